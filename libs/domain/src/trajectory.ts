@@ -55,6 +55,12 @@ export const ExitReason = Schema.Literal(
   "timeout",
   "llm_error",
   "sandbox_error",
+  /** The model got the tool-call format wrong too many turns in a row. */
+  "format_error",
+  /** The rollout's tokens (prompt + completion, summed over its LLM calls) reached the limit. */
+  "token_limit",
+  /** The environment or the LLM endpoint kept failing (container died, engine error, LLM unavailable): not a verdict on the agent. */
+  "infrastructure_error",
 )
 export type ExitReason = typeof ExitReason.Type
 

@@ -1,0 +1,167 @@
+// Rollouts and their steps in DuckDB (through @swe-gym/store), keyed by the rollout's content key.
+//
+// Why DuckDB rather than a JSONL file per run: the runner already keeps its evaluations in the same database (`--db`);
+// a rollout's state (running → rolled_out → verified) is one row to look up on resume, and primary keys make a
+// duplicate (instance, sample) impossible rather than something a reader must filter; analyses query steps and raw LLM
+// calls with SQL in place. Each step is its own committed statement, and DuckDB writes and syncs its WAL at commit, so
+// kill -9 loses at most the step in flight.
+import { type RolloutTrajectory as RolloutTrajectoryType, RolloutTrajectory } from "@swe-gym/domain"
+import { type Migration, Store } from "@swe-gym/store"
+import { Effect, Option, Schema } from "effect"
+import { AgentStep } from "./agent-loop.js"
+
+/** The agent's DuckDB tables (component "agent"). */
+export const agentMigrations: ReadonlyArray<Migration> = [
+  {
+    component: "agent",
+    version: 1,
+    name: "rollouts and steps",
+    up: `CREATE TABLE agent_rollouts (
+  rollout_key VARCHAR PRIMARY KEY,
+  instance_id VARCHAR NOT NULL,
+  sample INTEGER NOT NULL,
+  agent VARCHAR NOT NULL,
+  config_hash VARCHAR NOT NULL,
+  model VARCHAR NOT NULL,
+  temperature DOUBLE NOT NULL,
+  run_id VARCHAR NOT NULL,
+  status VARCHAR NOT NULL,
+  attempt INTEGER NOT NULL,
+  updated_at VARCHAR NOT NULL,
+  exit_reason VARCHAR,
+  resolved BOOLEAN,
+  trajectory JSON
+);
+CREATE INDEX agent_rollouts_instance ON agent_rollouts (instance_id);
+CREATE TABLE agent_steps (
+  rollout_key VARCHAR NOT NULL,
+  step INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  recorded_at VARCHAR NOT NULL,
+  record JSON NOT NULL,
+  PRIMARY KEY (rollout_key, step)
+);`,
+  },
+]
+
+/**
+ * Where a rollout stands: `running` (steps being recorded, or a crash left it so), `rolled_out` (trajectory stored,
+ * patch not yet verified), `verified` (done).
+ */
+export const RolloutStatus = Schema.Literal("running", "rolled_out", "verified")
+export type RolloutStatus = typeof RolloutStatus.Type
+
+/** What identifies a rollout row besides its key. */
+export interface RolloutIdentity {
+  readonly rollout_key: string
+  readonly instance_id: string
+  readonly sample: number
+  readonly agent: string
+  readonly config_hash: string
+  readonly model: string
+  readonly temperature: number
+  readonly run_id: string
+}
+
+/** A stored rollout: its status, attempts so far and (once rolled out) its trajectory. */
+export interface StoredRollout {
+  readonly status: RolloutStatus
+  readonly attempt: number
+  readonly trajectory: Option.Option<RolloutTrajectoryType>
+}
+
+const TrajectoryJson = Schema.parseJson(RolloutTrajectory)
+const StepJson = Schema.parseJson(AgentStep)
+const now = () => new Date().toISOString()
+
+const upsertRow = (id: RolloutIdentity, status: RolloutStatus, attempt: number, trajectory: RolloutTrajectoryType | undefined) =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const json = trajectory === undefined ? null : yield* Schema.encode(TrajectoryJson)(trajectory).pipe(Effect.orDie)
+    yield* store.run(
+      `INSERT OR REPLACE INTO agent_rollouts
+         (rollout_key, instance_id, sample, agent, config_hash, model, temperature, run_id, status, attempt, updated_at, exit_reason, resolved, trajectory)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        id.rollout_key,
+        id.instance_id,
+        id.sample,
+        id.agent,
+        id.config_hash,
+        id.model,
+        id.temperature,
+        id.run_id,
+        status,
+        attempt,
+        now(),
+        trajectory?.exit_reason ?? null,
+        trajectory?.resolved ?? null,
+        json,
+      ],
+    )
+  })
+
+/** The stored rollout with this key, if any (a trajectory this version cannot read counts as not rolled out). */
+export const findRollout = Effect.fn("agent.findRollout")(function*(rolloutKey: string) {
+  const store = yield* Store
+  const rows = yield* store.query(
+    "SELECT status, attempt, CAST(trajectory AS VARCHAR) AS trajectory FROM agent_rollouts WHERE rollout_key = ?",
+    [rolloutKey],
+    Schema.Struct({ status: RolloutStatus, attempt: Schema.Number, trajectory: Schema.NullOr(Schema.String) }),
+  )
+  const row = rows[0]
+  if (row === undefined) return Option.none<StoredRollout>()
+  const trajectory = row.trajectory === null
+    ? Option.none<RolloutTrajectoryType>()
+    : yield* Schema.decode(TrajectoryJson)(row.trajectory).pipe(Effect.option)
+  const status: RolloutStatus = row.status !== "running" && Option.isNone(trajectory) ? "running" : row.status
+  return Option.some<StoredRollout>({ status, attempt: row.attempt, trajectory })
+})
+
+/** Starts (or restarts) an attempt: the steps of any earlier attempt are removed, the row says `running`. */
+export const beginAttempt = Effect.fn("agent.beginAttempt")(function*(id: RolloutIdentity, attempt: number) {
+  const store = yield* Store
+  yield* store.run("DELETE FROM agent_steps WHERE rollout_key = ?", [id.rollout_key])
+  yield* upsertRow(id, "running", attempt, undefined)
+})
+
+/** Persists one step of the running attempt (its own committed statement). */
+export const recordStep = Effect.fn("agent.recordStep")(function*(rolloutKey: string, attempt: number, step: AgentStep) {
+  const store = yield* Store
+  const json = yield* Schema.encode(StepJson)(step).pipe(Effect.orDie)
+  yield* store.run(
+    "INSERT OR REPLACE INTO agent_steps (rollout_key, step, attempt, recorded_at, record) VALUES (?, ?, ?, ?, ?)",
+    [rolloutKey, step.index, attempt, now(), json],
+  )
+})
+
+/** Stores the trajectory of a finished agent loop (its patch not yet verified). */
+export const saveRolledOut = (id: RolloutIdentity, attempt: number, trajectory: RolloutTrajectoryType) =>
+  upsertRow(id, "rolled_out", attempt, trajectory).pipe(Effect.withSpan("agent.saveRolledOut"))
+
+/** Stores the trajectory with its verification: the rollout is done. */
+export const saveVerified = (id: RolloutIdentity, attempt: number, trajectory: RolloutTrajectoryType) =>
+  upsertRow(id, "verified", attempt, trajectory).pipe(Effect.withSpan("agent.saveVerified"))
+
+/** The recorded steps of a rollout's last attempt, in order. */
+export const rolloutSteps = Effect.fn("agent.rolloutSteps")(function*(rolloutKey: string) {
+  const store = yield* Store
+  const rows = yield* store.query(
+    "SELECT CAST(record AS VARCHAR) AS record FROM agent_steps WHERE rollout_key = ? ORDER BY step",
+    [rolloutKey],
+    Schema.Struct({ record: Schema.String }),
+  )
+  return yield* Effect.forEach(rows, (row) => Schema.decode(StepJson)(row.record).pipe(Effect.orDie))
+})
+
+/** Every stored trajectory of rollouts that got past the agent loop, by instance then sample (for reports and exports). */
+export const storedTrajectories = Effect.fn("agent.storedTrajectories")(function*() {
+  const store = yield* Store
+  const rows = yield* store.query(
+    `SELECT CAST(trajectory AS VARCHAR) AS trajectory FROM agent_rollouts
+     WHERE status <> 'running' AND trajectory IS NOT NULL ORDER BY instance_id, sample, rollout_key`,
+    [],
+    Schema.Struct({ trajectory: Schema.String }),
+  )
+  return yield* Effect.forEach(rows, (row) => Schema.decode(TrajectoryJson)(row.trajectory).pipe(Effect.orDie))
+})

@@ -1,0 +1,308 @@
+// The rollout stage: task instances in, one trajectory per (instance, sample) out. Each sample runs the agent in a
+// container from `prepare`, records every step as it happens, stores the trajectory, then has its patch verified by
+// `verify`. Containers and LLM requests are bounded apart. Resume goes by the rollout's content key: a verified
+// rollout is answered from the store, a rolled-out one is only verified, an unfinished one restarts from scratch.
+// Infrastructure faults retry the whole rollout with backoff, then end it as `infrastructure_error` (never a failed
+// agent, never stored as a result: a later run tries it again).
+import type { RolloutTrajectory, TaskInstance, TokenUsage } from "@swe-gym/domain"
+import { LlmClient } from "@swe-gym/llm"
+import type { Container } from "@swe-gym/sandbox"
+import { Data, Duration, Effect, Either, Option, Ref, Schema, type Scope, Stream } from "effect"
+import { createHash } from "node:crypto"
+import { type AgentConfig, agentConfigHash, canonicalJson, renderTemplate } from "./agent-config.js"
+import { type AgentResult, type AgentStep, runAgent } from "./agent-loop.js"
+import { beginAttempt, findRollout, recordStep, type RolloutIdentity, saveRolledOut, saveVerified } from "./rollout-store.js"
+
+/** The verification of a patch by the tests (the harness's evaluate, wired by the caller). */
+export interface Verification {
+  readonly resolved: boolean
+  readonly failure_class: string
+  readonly evaluation_key: string
+}
+
+/** A fault of the environment or the LLM endpoint during one attempt. */
+export class RolloutInfrastructureFault extends Schema.TaggedError<RolloutInfrastructureFault>()("RolloutInfrastructureFault", {
+  instance_id: Schema.String,
+  sample: Schema.Number,
+  /** "prepare" (the environment), "sandbox" (the container during the run), or "llm". */
+  stage: Schema.Literal("prepare", "sandbox", "llm"),
+  detail: Schema.String,
+  hint: Schema.String,
+}) {
+  override get message(): string {
+    return `${this.instance_id} sample ${this.sample}: ${this.stage} failed: ${this.detail}. ${this.hint}`
+  }
+}
+
+/** Progress of the stage, as values (the app renders them). */
+export type RolloutEvent = Data.TaggedEnum<{
+  /** An attempt began (attempt counts every attempt of this rollout, earlier runs' included). */
+  RolloutStarted: { readonly instance_id: string; readonly sample: number; readonly rollout_key: string; readonly attempt: number }
+  /** A step was recorded. */
+  RolloutStep: {
+    readonly instance_id: string
+    readonly sample: number
+    readonly turn: number
+    readonly usage: TokenUsage | undefined
+    readonly tools: ReadonlyArray<string>
+  }
+  /** An attempt hit an infrastructure fault; the rollout starts again after `delayMs`. */
+  RolloutRetrying: {
+    readonly instance_id: string
+    readonly sample: number
+    readonly attempt: number
+    readonly detail: string
+    readonly delayMs: number
+  }
+  /** The rollout was already done: its stored trajectory is passed on, nothing ran. */
+  RolloutResumed: { readonly trajectory: RolloutTrajectory }
+  /** The rollout ended (and its patch was verified, unless it ended by an infrastructure error). */
+  RolloutFinished: { readonly trajectory: RolloutTrajectory }
+}>
+export const RolloutEvent = Data.taggedEnum<RolloutEvent>()
+
+/** Options of the rollout stage. */
+export interface RolloutOptions<E, R, E2, R2> {
+  readonly config: AgentConfig
+  /** Recorded on every rollout row (the run that last touched it); not part of any key. */
+  readonly runId: string
+  /** Samples per instance (k, default 1). */
+  readonly samples?: number
+  /** Temperature of sample i: `temperatures[min(i, length - 1)]` (default [0, 0.5]: sample 0 greedy, others 0.5). */
+  readonly temperatures?: ReadonlyArray<number>
+  /** Seed sent with every call (part of the key when set). */
+  readonly seed?: number
+  /** Rollouts (containers) at once, verification included (default 2). */
+  readonly concurrency?: number
+  /** LLM requests in flight at once, across rollouts (default: `concurrency`). */
+  readonly llmConcurrency?: number
+  /** Attempts after the first when an infrastructure fault ends one (default 2), exponential backoff from `retryBase`. */
+  readonly retries?: number
+  readonly retryBase?: Duration.DurationInput
+  /** The instance's container: /testbed at base_commit, no network, limits. Every failure counts as infrastructure. */
+  readonly prepare: (instance: TaskInstance) => Effect.Effect<Container, E, R | Scope.Scope>
+  /** Runs the tests on a patch. A failure here fails the stage (the rollout stays stored as rolled out). */
+  readonly verify: (instance: TaskInstance, patch: string) => Effect.Effect<Verification, E2, R2>
+  readonly onEvent?: (event: RolloutEvent) => Effect.Effect<void>
+}
+
+/** The temperature schedule's value for a sample. */
+export const temperatureOf = (temperatures: ReadonlyArray<number>, sample: number): number =>
+  temperatures[Math.min(sample, temperatures.length - 1)] ?? 0
+
+/**
+ * A rollout's content key: instance, sample, agent config hash, model, temperature, seed, and the rendered prompts and
+ * base commit (an instance whose text changed under the same id is a new rollout).
+ */
+export const rolloutKey = (parts: {
+  readonly instance: TaskInstance
+  readonly sample: number
+  readonly config: AgentConfig
+  readonly model: string
+  readonly temperature: number
+  readonly seed: number | undefined
+}): string =>
+  createHash("sha256").update(canonicalJson({
+    instance_id: parts.instance.instance_id,
+    sample: parts.sample,
+    config_hash: agentConfigHash(parts.config),
+    model: parts.model,
+    temperature: parts.temperature,
+    seed: parts.seed ?? null,
+    base_commit: parts.instance.base_commit,
+    prompts: createHash("sha256")
+      .update(renderTemplate(parts.config.system_template, parts.instance))
+      .update("\0")
+      .update(renderTemplate(parts.config.instance_template, parts.instance))
+      .digest("hex"),
+  })).digest("hex").slice(0, 32)
+
+/** Exit reasons that are no verdict on the agent: a stored rollout ending so is run again by the next run. */
+const notAResult = new Set(["infrastructure_error", "llm_error"])
+
+const describe = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
+    ? error.message
+    : String(error)
+
+/** The rollout stage: k samples per instance, each one trajectory (stored, resumable, verified). */
+export const rollout = <E, R, E2, R2>(options: RolloutOptions<E, R, E2, R2>) =>
+<EI, RI>(instances: Stream.Stream<TaskInstance, EI, RI>) => rolloutStream(options, instances)
+
+const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R2>, instances: Stream.Stream<TaskInstance, EI, RI>) =>
+  Stream.unwrap(Effect.gen(function*() {
+    const llm = yield* LlmClient
+    const concurrency = Math.max(1, options.concurrency ?? 2)
+    const llmSlots = yield* Effect.makeSemaphore(Math.max(1, options.llmConcurrency ?? concurrency))
+    const samples = Math.max(1, options.samples ?? 1)
+    const temperatures = options.temperatures !== undefined && options.temperatures.length > 0 ? options.temperatures : [0, 0.5]
+    const emit = options.onEvent ?? (() => Effect.void)
+    const config = options.config
+    const configHash = agentConfigHash(config)
+    const retries = Math.max(0, options.retries ?? 2)
+    const retryBase = Duration.decode(options.retryBase ?? "1 second")
+    const complete: typeof llm.complete = (request) => llmSlots.withPermits(1)(llm.complete(request))
+
+    const one = (instance: TaskInstance, sample: number) =>
+      Effect.gen(function*() {
+        const temperature = temperatureOf(temperatures, sample)
+        const key = rolloutKey({ instance, sample, config, model: llm.model, temperature, seed: options.seed })
+        const id: RolloutIdentity = {
+          rollout_key: key,
+          instance_id: instance.instance_id,
+          sample,
+          agent: config.name,
+          config_hash: configHash,
+          model: llm.model,
+          temperature,
+          run_id: options.runId,
+        }
+        const stored = yield* findRollout(key)
+        if (Option.isSome(stored) && stored.value.status === "verified" && Option.isSome(stored.value.trajectory)) {
+          const trajectory = stored.value.trajectory.value
+          if (!notAResult.has(trajectory.exit_reason)) {
+            yield* emit(RolloutEvent.RolloutResumed({ trajectory }))
+            return trajectory
+          }
+        }
+
+        // The agent loop, unless an earlier run got past it.
+        const attempts = yield* Ref.make(Option.isSome(stored) ? stored.value.attempt : 0)
+        const rolledOut = Option.isSome(stored) && stored.value.status === "rolled_out"
+          ? stored.value.trajectory
+          : Option.none<RolloutTrajectory>()
+        const trajectory = Option.isSome(rolledOut) ? rolledOut.value : yield* Effect.gen(function*() {
+          const attemptOnce = Effect.gen(function*() {
+            const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
+            yield* beginAttempt(id, attempt)
+            yield* emit(RolloutEvent.RolloutStarted({ instance_id: instance.instance_id, sample, rollout_key: key, attempt }))
+            const fault = (stage: "prepare" | "sandbox" | "llm") => (error: unknown) =>
+              new RolloutInfrastructureFault({
+                instance_id: instance.instance_id,
+                sample,
+                stage,
+                detail: describe(error),
+                hint: stage === "llm"
+                  ? "the LLM endpoint stayed unavailable through the client's retries; check that it is up and not overloaded"
+                  : "the container or the Docker engine failed; check the engine (docker info) and the host's memory",
+              })
+            return yield* Effect.scoped(Effect.gen(function*() {
+              const container = yield* options.prepare(instance).pipe(Effect.mapError(fault("prepare")))
+              return yield* runAgent({
+                instance,
+                container,
+                config,
+                temperature,
+                ...(options.seed === undefined ? {} : { seed: options.seed }),
+                label: `${instance.instance_id}/${sample}`,
+                complete,
+                onStep: (step: AgentStep) =>
+                  recordStep(key, attempt, step).pipe(
+                    Effect.zipRight(emit(RolloutEvent.RolloutStep({
+                      instance_id: instance.instance_id,
+                      sample,
+                      turn: step.index + 1,
+                      usage: step.usage,
+                      tools: step.actions.map((a) => a.name),
+                    }))),
+                  ),
+              }).pipe(
+                Effect.catchTags({
+                  EngineError: (e) => Effect.fail(fault("sandbox")(e)),
+                  ContainerDied: (e) => Effect.fail(fault("sandbox")(e)),
+                  LlmUnavailable: (e) => Effect.fail(fault("llm")(e)),
+                }),
+              )
+            }))
+          }).pipe(
+            Effect.map((r) => Either.right<AgentResult>(r)),
+            Effect.catchTag("RolloutInfrastructureFault", (e) => Effect.succeed(Either.left(e))),
+          )
+          let result = yield* attemptOnce
+          for (let retry = 0; Either.isLeft(result) && retry < retries; retry++) {
+            const delay = Duration.times(retryBase, 2 ** retry)
+            yield* emit(RolloutEvent.RolloutRetrying({
+              instance_id: instance.instance_id,
+              sample,
+              attempt: yield* Ref.get(attempts),
+              detail: result.left.message,
+              delayMs: Duration.toMillis(delay),
+            }))
+            yield* Effect.sleep(delay)
+            result = yield* attemptOnce
+          }
+          const done = toTrajectory(id, config, yield* Ref.get(attempts), result)
+          yield* saveRolledOut(id, yield* Ref.get(attempts), done)
+          return done
+        })
+
+        // Verification (not for an infrastructure error: there is no patch of the agent's to judge).
+        const attempt = yield* Ref.get(attempts)
+        const final: RolloutTrajectory = trajectory.exit_reason === "infrastructure_error"
+          ? trajectory
+          : { ...trajectory, ...(yield* options.verify(instance, trajectory.model_patch)) }
+        yield* saveVerified(id, attempt, final)
+        yield* emit(RolloutEvent.RolloutFinished({ trajectory: final }))
+        return final
+      })
+
+    return instances.pipe(
+      Stream.flatMap((instance) => Stream.fromIterable(Array.from({ length: samples }, (_, sample) => ({ instance, sample })))),
+      Stream.mapEffect(({ instance, sample }) => one(instance, sample), { concurrency, unordered: true }),
+    )
+  }))
+
+const toTrajectory = (
+  id: RolloutIdentity,
+  config: AgentConfig,
+  attempts: number,
+  result: Either.Either<AgentResult, RolloutInfrastructureFault>,
+): RolloutTrajectory => {
+  const common = {
+    instance_id: id.instance_id,
+    model_name_or_path: id.model,
+    sample: id.sample,
+    rollout_key: id.rollout_key,
+    agent: config.name,
+    config_hash: id.config_hash,
+    temperature: id.temperature,
+    attempts,
+  }
+  if (Either.isLeft(result)) {
+    const now = new Date().toISOString()
+    return {
+      ...common,
+      messages: [],
+      tools: [],
+      steps: [],
+      exit_reason: "infrastructure_error",
+      exit_detail: result.left.message,
+      model_patch: "",
+      started_at: now,
+      finished_at: now,
+      turns: 0,
+      usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+      cost_usd: 0,
+      format_errors: 0,
+      llm_retries: 0,
+    }
+  }
+  const r = result.right
+  return {
+    ...common,
+    messages: r.messages,
+    tools: r.tools,
+    steps: r.steps,
+    exit_reason: r.exit.reason,
+    ...(r.exit.detail === undefined ? {} : { exit_detail: r.exit.detail }),
+    model_patch: r.model_patch,
+    started_at: r.started_at,
+    finished_at: r.finished_at,
+    turns: r.turns,
+    usage: r.usage,
+    cost_usd: r.cost_usd,
+    format_errors: r.format_errors,
+    llm_retries: r.llm_retries,
+    ...(r.openhands_stuck === undefined ? {} : { openhands_stuck: r.openhands_stuck }),
+  }
+}
