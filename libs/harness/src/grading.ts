@@ -1,5 +1,7 @@
 import { isPass, type InstanceReport, type ResolvedStatus, type TestOutcomes, type TestStatus } from "@swe-gym/domain"
-import { worseStatus, type ParsedLog } from "./log-parsers/parsed-log.js"
+import { indexLog, isAmbiguous, labelStatus, type LabelMatch } from "./label-matching.js"
+import type { ParsedLog } from "./log-parsers/parsed-log.js"
+import { isVolatileId, replacedSiblings } from "./volatile-ids.js"
 
 // Grading follows SWE-bench's harness (grading.py) where it is sound, and is stricter where it was fooled:
 // - a test missing from the log did not pass; SKIPPED is not a pass for FAIL_TO_PASS (XFAIL is, as in SWE-bench);
@@ -7,6 +9,12 @@ import { worseStatus, type ParsedLog } from "./log-parsers/parsed-log.js"
 //   (`passToPassSkipped`) so a stricter caller can refuse it;
 // - FULL = every F2P and P2P test passes (an empty list counts as all passing); PARTIAL = some F2P pass and all P2P
 //   pass; NO otherwise;
+// - a label finds its test under either Django spelling, by its docstring line, or as a pytest id cut at a space inside
+//   its brackets (label-matching.ts); a cut label standing for several tests whose outcomes differ is ambiguous: not a
+//   pass, listed in `ambiguous`, never guessed;
+// - a label that names no test (a progress token such as "[100%]" frozen into SWE-bench's PASS_TO_PASS) is set aside
+//   from PASS_TO_PASS and the optional categories and listed in `notTestIds`: no run can show it, so requiring it would
+//   fail every patch. In FAIL_TO_PASS it stays a failure: a fix must be shown by a test;
 // - the log must be evidence of a real run: a non-zero exit code with no failure in the log (a conftest.py that
 //   prints PASSED lines), no results, no closing summary, or more passes than the runner itself counted, make the
 //   instance not resolved, with the reason in `untrusted`.
@@ -37,36 +45,14 @@ export interface Grade {
   readonly passToPassSkipped: ReadonlyArray<string>
   /** Why the log cannot be trusted as evidence; non-empty forces RESOLVED_NO. */
   readonly untrusted: ReadonlyArray<string>
+  /** Cut labels that stand for several tests with different outcomes: counted as not passing (never guessed). */
+  readonly ambiguous: ReadonlyArray<string>
+  /** Labels that name no test (progress tokens frozen into a dataset): left out of every category but FAIL_TO_PASS. */
+  readonly notTestIds: ReadonlyArray<string>
 }
 
-/** Looks up tests by the docstring line older labels name them by (SWE-bench's Django parser used that line as id). */
-const descriptionIndex = (log: ParsedLog): ReadonlyMap<string, ReadonlyArray<string>> => {
-  const index = new Map<string, Array<string>>()
-  for (const [id, line] of Object.entries(log.descriptions)) {
-    const ids = index.get(line)
-    if (ids === undefined) index.set(line, [id])
-    else ids.push(id)
-  }
-  return index
-}
-
-const lookup = (log: ParsedLog, index: ReadonlyMap<string, ReadonlyArray<string>>, label: string): TestStatus | undefined => {
-  const direct = log.statuses[label]
-  if (direct !== undefined) return direct
-  // A docstring label stands for every test that printed that line: any failure fails it, else any pass passes it.
-  const found = (index.get(label) ?? []).flatMap((id) => {
-    const status = log.statuses[id]
-    return status === undefined ? [] : [status]
-  })
-  if (found.length === 0) return undefined
-  const worst = found.reduce<TestStatus | undefined>((acc, s) => worseStatus(acc, s), undefined)
-  if (worst === "FAILED" || worst === "ERROR") return worst
-  return found.some(isPass) ? "PASSED" : worst
-}
-
-/** The status of a labelled test in a parsed log (undefined = missing), reading docstring-named labels too. */
-export const statusOf = (log: ParsedLog, label: string): TestStatus | undefined =>
-  lookup(log, descriptionIndex(log), label)
+/** The status of a labelled test in a parsed log (undefined = missing or ambiguous), under the matching rules of label-matching.ts. */
+export const statusOf = (log: ParsedLog, label: string): TestStatus | undefined => labelStatus(indexLog(log), label).status
 
 /** Whether the log itself shows something failed (a failed or errored test, a collection error, a failing summary). */
 export const logShowsFailure = (log: ParsedLog): boolean =>
@@ -108,14 +94,25 @@ const ratio = (outcomes: Outcomes): number => {
 
 /** Grades one evaluation run against an instance's FAIL_TO_PASS / PASS_TO_PASS labels. */
 export const gradeLog = (input: GradeInput): Grade => {
-  const index = descriptionIndex(input.log)
-  const status = (label: string) => lookup(input.log, index, label)
+  const index = indexLog(input.log)
+  const matches = new Map<string, { readonly match: LabelMatch; readonly status: TestStatus | undefined }>()
+  const found = (label: string) => {
+    let m = matches.get(label)
+    if (m === undefined) {
+      m = labelStatus(index, label)
+      matches.set(label, m)
+    }
+    return m
+  }
+  const status = (label: string) => found(label).status
+  const isTest = (label: string) => found(label).match._tag !== "NotATestId"
   const kept = (s: TestStatus | undefined) => isPass(s) || s === "SKIPPED"
+  const PASS_TO_PASS = input.PASS_TO_PASS.filter(isTest)
   const tests_status: TestsStatus = {
     FAIL_TO_PASS: split(input.FAIL_TO_PASS, status, isPass),
-    PASS_TO_PASS: split(input.PASS_TO_PASS, status, kept),
-    FAIL_TO_FAIL: split(input.FAIL_TO_FAIL ?? [], status, isPass),
-    PASS_TO_FAIL: split(input.PASS_TO_FAIL ?? [], status, isPass),
+    PASS_TO_PASS: split(PASS_TO_PASS, status, kept),
+    FAIL_TO_FAIL: split((input.FAIL_TO_FAIL ?? []).filter(isTest), status, isPass),
+    PASS_TO_FAIL: split((input.PASS_TO_FAIL ?? []).filter(isTest), status, isPass),
   }
   const untrusted = evidenceProblems(input.log, input.exitCode)
   const f2p = ratio(tests_status.FAIL_TO_PASS)
@@ -128,12 +125,15 @@ export const gradeLog = (input: GradeInput): Grade => {
         : f2p > 0 && f2p < 1 && p2p === 1
           ? "RESOLVED_PARTIAL"
           : "RESOLVED_NO"
+  const labels = [...new Set([...input.FAIL_TO_PASS, ...input.PASS_TO_PASS, ...(input.FAIL_TO_FAIL ?? []), ...(input.PASS_TO_FAIL ?? [])])]
   return {
     resolution,
     resolved: resolution === "RESOLVED_FULL",
     tests_status,
-    passToPassSkipped: input.PASS_TO_PASS.filter((t) => status(t) === "SKIPPED"),
+    passToPassSkipped: PASS_TO_PASS.filter((t) => status(t) === "SKIPPED"),
     untrusted,
+    ambiguous: labels.filter((l) => isAmbiguous(index, found(l).match)),
+    notTestIds: labels.filter((l) => !isTest(l)),
   }
 }
 
@@ -145,7 +145,11 @@ export interface DerivedLabels {
   readonly PASS_TO_PASS: ReadonlyArray<string>
   /** Pass in some runs of a phase and not in others: never labelled. */
   readonly flaky: ReadonlyArray<string>
-  /** Present in some runs of a phase and absent from others (time- or random-parametrized ids): never labelled. */
+  /**
+   * Never labelled: ids present in some runs of a phase and absent from others, ids that embed a value of the moment
+   * (a wall-clock timestamp, epoch time, memory address, uuid, temporary path: volatile-ids.ts), and a parametrized
+   * test's ids that were replaced between before and after (each side holds ids the other lacks).
+   */
   readonly unstable: ReadonlyArray<string>
   /** Pass in every before-run and in no after-run (absent after included). */
   readonly broken_by_gold: ReadonlyArray<string>
@@ -153,10 +157,19 @@ export interface DerivedLabels {
 
 const allSame = (values: ReadonlyArray<boolean>): boolean => values.every((v) => v === values[0])
 
-/** Derives FAIL_TO_PASS / PASS_TO_PASS from repeated before and after runs, setting flaky and unstable ids apart. */
+const idsOf = (runs: ReadonlyArray<ParsedLog>): ReadonlySet<string> => new Set(runs.flatMap((r) => Object.keys(r.statuses)))
+
+/**
+ * Derives FAIL_TO_PASS / PASS_TO_PASS from repeated before and after runs, setting flaky and unstable ids apart. An id of
+ * the moment is unstable whether the runs fell in one second (the id is the same everywhere: its shape tells) or in
+ * several (its test's ids were replaced between the sides). A test absent before and passing after stays FAIL_TO_PASS
+ * (a new test module that failed to import before), as does a parameter case the gold patch adds.
+ */
 export const deriveLabels = (beforeRuns: ReadonlyArray<ParsedLog>, afterRuns: ReadonlyArray<ParsedLog>): DerivedLabels => {
-  const ids = new Set<string>()
-  for (const run of [...beforeRuns, ...afterRuns]) for (const id of Object.keys(run.statuses)) ids.add(id)
+  const seenBefore = idsOf(beforeRuns)
+  const seenAfter = idsOf(afterRuns)
+  const ids = new Set([...seenBefore, ...seenAfter])
+  const replaced = replacedSiblings(seenBefore, seenAfter)
   const labels: { readonly [K in keyof DerivedLabels]: Array<string> } = {
     FAIL_TO_PASS: [],
     PASS_TO_PASS: [],
@@ -167,7 +180,7 @@ export const deriveLabels = (beforeRuns: ReadonlyArray<ParsedLog>, afterRuns: Re
   for (const id of [...ids].sort()) {
     const presentBefore = beforeRuns.map((r) => r.statuses[id] !== undefined)
     const presentAfter = afterRuns.map((r) => r.statuses[id] !== undefined)
-    if (!allSame(presentBefore) || !allSame(presentAfter)) {
+    if (!allSame(presentBefore) || !allSame(presentAfter) || isVolatileId(id) || replaced.has(id)) {
       labels.unstable.push(id)
       continue
     }
