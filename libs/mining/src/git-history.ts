@@ -1,7 +1,7 @@
 import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
 import type { PullRequest, PullRequestCommit, PullRequestRecord } from "@swe-gym/domain"
 import { createHash } from "node:crypto"
-import { Effect, Option, Ref, Schema, Stream } from "effect"
+import { Chunk, Effect, Option, Ref, Schema, Stream } from "effect"
 import {
   type PullRequestSource,
   pullsFromListing,
@@ -14,14 +14,22 @@ import {
 
 // The offline source of last resort: pull requests recovered from a git mirror's history alone, no API.
 //
-// On the first-parent chain of HEAD (the default branch):
+// Every branch is read: `refs/heads/*` and a clone's remote branches (`refs/remotes/*`), the whole history behind them, not
+// only the default branch's first-parent chain, so pull requests merged into release lines (`2.0.x`, `stable/…`) are found
+// whether or not the release line was merged forward since. (Other refs are not: a GitHub mirror's `refs/pull/*` are
+// unmerged PR heads.)
 // - a merge commit `Merge pull request #N from owner/branch` is PR N: base = its first parent, head = its second parent,
 //   diff = `git diff base...head` (merge-base..head), commits = `git log base..head`; base_commit is that merge-base,
-//   the commit the diff applies to (it equals the first parent unless the default branch moved on meanwhile);
-// - a single-parent commit whose subject ends in `(#N)` is a squash merge of PR N: base = its parent, diff = parent..commit.
+//   the commit the diff applies to (it equals the first parent unless the target branch moved on meanwhile);
+// - a single-parent commit whose subject ends in `(#N)` is a squash merge of PR N: base = its parent, diff = parent..commit;
+//   but only on a branch's own line (see `historyPulls`), never among a PR's own commits, where `(#N)` names an issue.
+// Identity: a PR is its number (GitHub numbers a repository's PRs uniquely), so every commit that names #N is that one PR:
+// the same merge reached from several branches, a backport or forward-port cherry-picked with its `(#N)` subject, a merge
+// made again. The earliest of them by committer date stands for the PR (the original merge; copies come later).
 // Title: the merge's message body's first line (GitHub writes the PR title there), or the squash subject without `(#N)`.
 // Body: the rest of the message; for a merge with nothing more, the messages of the PR's commits. Dates come from commits:
 // created_at = the earliest author date of the PR's commits, updated_at = merged_at = the merge commit's committer date.
+// base.ref is the branch the PR was merged into, as far as history tells (see `historyPulls`).
 // Closed-unmerged PRs and PR discussion leave no trace in git, so these candidates are weaker (`weak_problem_statement`).
 
 /** A git command failed (or git is not installed). */
@@ -151,7 +159,7 @@ export interface HistoryPull {
   readonly kind: "merge" | "squash"
   /** The merge or squash commit. */
   readonly commit: GitCommit
-  /** The first parent (the default branch before the merge). */
+  /** The first parent (the target branch before the merge). */
   readonly base: string
   /** The PR's last commit: the merge's second parent, or the squash commit itself. */
   readonly head: string
@@ -199,8 +207,8 @@ export const historyPullOf = (commit: GitCommit): Option.Option<HistoryPull> => 
   return Option.none()
 }
 
-/** The pull request object of a pull found in history (before its commits are read). */
-export const historyPullRequest = (repo: string, pull: HistoryPull, defaultBranch: string): PullRequest => ({
+/** The pull request object of a pull found in history (before its commits are read); `target` is the branch merged into. */
+export const historyPullRequest = (repo: string, pull: HistoryPull, target: string): PullRequest => ({
   number: pull.number,
   title: pull.title,
   body: pull.body === "" ? null : pull.body,
@@ -210,9 +218,108 @@ export const historyPullRequest = (repo: string, pull: HistoryPull, defaultBranc
   closed_at: pull.commit.committerDate,
   merged_at: pull.commit.committerDate,
   merge_commit_sha: pull.commit.sha,
-  base: { ref: defaultBranch, sha: pull.base, repo: { full_name: repo } },
+  base: { ref: target, sha: pull.base, repo: { full_name: repo } },
   head: { ref: pull.branch.replace(/^[^/]+\//, ""), sha: pull.head, repo: null },
 })
+
+/** A branch to read history from: its short name (`main`, `2.0.x`; a remote branch without its remote) and its tip. */
+export interface BranchTip {
+  readonly name: string
+  readonly sha: string
+}
+
+/** A pull request found in history and the branch it was merged into. */
+export interface BranchPull {
+  readonly pull: HistoryPull
+  readonly target: string
+}
+
+// Which branch a commit belongs to: the line (a first-parent chain) that reaches it first, as `git name-rev` does, walking
+// the default branch first, then branches merged by plain merges (`Merge branch '2.0.x'`, named by that subject), then the
+// PRs' own branches (second parents of `Merge pull request` merges), then the other branch refs (release lines never
+// merged forward, unmerged work). A squash-shaped commit on a PR's own branch is one of that PR's commits (contributors
+// write `Fix x (#123)` naming the issue), not a squash merge, unless GitHub committed it (a squash merge into a release
+// line that a PR then merged forward).
+const mergedBranchSubject = /^Merge (remote-tracking |remote )?branch '([^']+)'/
+
+const lineOfMerge = (subject: string, merging: string): { readonly name: string; readonly pull: boolean } => {
+  const pull = mergeSubject.exec(subject)
+  if (pull?.[2] !== undefined) return { name: pull[2].replace(/^[^/]+\//, ""), pull: true }
+  const branch = mergedBranchSubject.exec(subject)
+  if (branch?.[2] !== undefined) return { name: branch[1] === undefined ? branch[2] : branch[2].replace(/^[^/]+\//, ""), pull: false }
+  return { name: merging, pull: false }
+}
+
+/**
+ * The pull requests of a history, each once (identity: its number; the earliest commit by committer date stands for it),
+ * most recently merged first. `commits` is every commit reachable from `tips` in `git log --date-order` order; `tips`
+ * starts with the default branch.
+ */
+export const historyPulls = (commits: ReadonlyArray<GitCommit>, tips: ReadonlyArray<BranchTip>): ReadonlyArray<BranchPull> => {
+  const byId = new Map(commits.map((c, i) => [c.sha, { commit: c, index: i }]))
+  const lines = new Map<string, { readonly name: string; readonly pull: boolean; readonly order: number }>()
+  const plain: Array<BranchTip> = tips.slice(0, 1)
+  const pulls: Array<BranchTip> = []
+  const refs = tips.slice(1)
+  const cursor = { plain: 0, pulls: 0, refs: 0 }
+  for (;;) {
+    const next = cursor.plain < plain.length
+      ? { tip: plain[cursor.plain++], pull: false }
+      : cursor.pulls < pulls.length
+      ? { tip: pulls[cursor.pulls++], pull: true }
+      : cursor.refs < refs.length
+      ? { tip: refs[cursor.refs++], pull: false }
+      : undefined
+    if (next?.tip === undefined) break
+    let sha: string | undefined = next.tip.sha
+    while (sha !== undefined && !lines.has(sha)) {
+      const found = byId.get(sha)
+      if (found === undefined) break
+      lines.set(sha, { name: next.tip.name, pull: next.pull, order: lines.size })
+      const subject = found.commit.message.split("\n", 1)[0] ?? ""
+      for (const parent of found.commit.parents.slice(1)) {
+        const merged = lineOfMerge(subject, next.tip.name)
+        ;(merged.pull ? pulls : plain).push({ name: merged.name, sha: parent })
+      }
+      sha = found.commit.parents[0]
+    }
+  }
+  const chosen = new Map<number, { readonly listed: BranchPull; readonly time: number; readonly order: number }>()
+  for (const commit of commits) {
+    const line = lines.get(commit.sha)
+    if (line === undefined) continue
+    const pull = Option.getOrUndefined(historyPullOf(commit))
+    if (pull === undefined) continue
+    if (pull.kind === "squash" && line.pull && commit.committerName !== "GitHub") continue
+    const time = Date.parse(commit.committerDate)
+    const seen = chosen.get(pull.number)
+    const earlier = seen === undefined || time < seen.time || (time === seen.time && line.order < seen.order)
+    if (earlier) chosen.set(pull.number, { listed: { pull, target: line.name }, time, order: line.order })
+  }
+  const index = (p: BranchPull) => byId.get(p.pull.commit.sha)?.index ?? 0
+  return [...chosen.values()]
+    .map((c) => c.listed)
+    .sort((a, b) => (Date.parse(b.pull.commit.committerDate) - Date.parse(a.pull.commit.committerDate)) || index(a) - index(b))
+}
+
+/** The branch tips of a repository from `git for-each-ref --format=%(objectname)%09%(symref)%09%(refname)`, default first. */
+export const branchTips = (refList: string, defaultBranch: string): ReadonlyArray<BranchTip> => {
+  const tips = refList.split("\n").flatMap((line): Array<BranchTip & { readonly local: boolean }> => {
+    const [sha = "", symref = "", ref = ""] = line.split("\t")
+    if (symref !== "" || !/^[0-9a-f]{40,64}$/.test(sha)) return []
+    const local = /^refs\/heads\/(.+)$/.exec(ref)
+    const remote = /^refs\/remotes\/[^/]+\/(.+)$/.exec(ref)
+    const name = local?.[1] ?? remote?.[1]
+    return name === undefined ? [] : [{ name, sha, local: local !== null }]
+  })
+  const rank = (t: BranchTip & { readonly local: boolean }) =>
+    (t.name === defaultBranch ? 0 : t.name === "main" ? 2 : t.name === "master" ? 4 : 6) + (t.local ? 0 : 1)
+  return tips.map((t, i) => ({ t, i })).sort((a, b) => rank(a.t) - rank(b.t) || a.i - b.i).map(({ t }) => ({ name: t.name, sha: t.sha }))
+}
+
+// Commits that name no PR keep only their subject (merge subjects name branches): a long history stays small in memory.
+const slim = (commit: GitCommit): GitCommit =>
+  Option.isSome(historyPullOf(commit)) ? commit : { ...commit, message: commit.message.split("\n", 1)[0] ?? "" }
 
 const toPullRequestCommit = (c: GitCommit): PullRequestCommit => ({
   sha: c.sha,
@@ -241,22 +348,29 @@ const mirrorReader = (mirror: GitMirror, count: Effect.Effect<void>) => {
     Effect.cached,
   )
 
-  /** History pulls of the default branch, newest first; the first (newest) merge of a number wins (re-merges are rare). */
+  /** History pulls of every branch, each once, most recently merged first. */
   const list: Stream.Stream<{ readonly pull: HistoryPull; readonly request: PullRequest }, GitFailed, CommandExecutor.CommandExecutor> =
     Stream.unwrap(
       Effect.gen(function*() {
-        const branch = yield* yield* defaultBranch
+        const refArgs = ["for-each-ref", "--format=%(objectname)%09%(symref)%09%(refname)", "refs/heads", "refs/remotes"]
+        const tips = branchTips(yield* git(refArgs), yield* yield* defaultBranch)
+        if (tips.length === 0) {
+          return yield* new GitFailed({
+            dir: mirror.dir,
+            args: refArgs,
+            exitCode: 0,
+            stderr: "no branches",
+            hint: "the repository has no branch to read history from: clone it again with --mirror",
+          })
+        }
         yield* count
-        const seen = new Set<number>()
-        return streamGitRecords(mirror.dir, ["log", "--first-parent", "-z", gitCommitFormat, "HEAD", "--"]).pipe(
+        const commits = yield* streamGitRecords(mirror.dir, ["log", "--date-order", "-z", gitCommitFormat, "--branches", "--remotes", "--"]).pipe(
           Stream.filterMap(parseGitCommit),
-          Stream.filterMap(historyPullOf),
-          Stream.filter((p) => {
-            if (seen.has(p.number)) return false
-            seen.add(p.number)
-            return true
-          }),
-          Stream.map((pull) => ({ pull, request: historyPullRequest(mirror.repo, pull, branch) })),
+          Stream.map(slim),
+          Stream.runCollect,
+        )
+        return Stream.fromIterable(historyPulls(Chunk.toReadonlyArray(commits), tips)).pipe(
+          Stream.map(({ pull, target }) => ({ pull, request: historyPullRequest(mirror.repo, pull, target) })),
         )
       }),
     )

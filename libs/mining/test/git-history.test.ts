@@ -5,9 +5,11 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import type { PullRequestRecord } from "@swe-gym/domain"
 import { toCandidate } from "../src/candidate.js"
 import {
   gitHistorySource,
+  branchTips,
   historyPullOf,
   mirrorFromBundle,
   repositoryMirror,
@@ -15,7 +17,7 @@ import {
   repoFromRemoteUrl,
   resolveMirrors,
 } from "../src/git-history.js"
-import { gitAt, makeGitFixture, mirrorOf } from "./git-fixture.js"
+import { gitAt, makeGitFixture, makeReleaseFixture, mirrorOf } from "./git-fixture.js"
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "mining-git-"))
 
@@ -132,8 +134,8 @@ describe("gitHistorySource on a real repository", () => {
       const before = (yield* source.stats).localReads
       const skipped = yield* Stream.runCollect(source.pulls("acme/calc", { skip: () => Effect.succeed(true) }))
       expect(Chunk.size(skipped)).toBe(0)
-      // Listing only: the default branch and one `git log`.
-      expect((yield* source.stats).localReads - before).toBe(2)
+      // Listing only: the default branch, the branch list and one `git log`.
+      expect((yield* source.stats).localReads - before).toBe(3)
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.effect("a single mirror is named by its origin URL; a mirror cloned from a bundle reads the same", () =>
@@ -178,4 +180,96 @@ describe("gitHistorySource on a real repository", () => {
       const notFound = yield* Effect.flip(source.check("acme/other"))
       expect(notFound._tag).toBe("RepositoryNotFound")
     }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("gitHistorySource on maintenance branches", () => {
+  const root = tempDir()
+  const fixture = makeReleaseFixture(root)
+  const mirror = path.join(root, "acme__calc.git")
+  gitAt(root, "2024-03-01T00:00:00Z", ["clone", "-q", "--mirror", fixture.work, mirror])
+  const listed = (dir: string) =>
+    Effect.gen(function*() {
+      const source = yield* gitHistorySource({ mirrors: [{ repo: "acme/calc", dir }] })
+      return Chunk.toReadonlyArray(yield* Stream.runCollect(source.pulls("acme/calc")))
+    })
+  // Every PR once, most recently merged first, with the branch it was merged into.
+  const expected = [
+    [15, "stable/3.2", fixture.pr15],
+    [14, "stable/3.2", fixture.pr14],
+    [16, "main", fixture.pr16],
+    [17, "2.x-line", fixture.pr17],
+    [13, "main", fixture.pr13],
+    [12, "2.x-line", fixture.pr12],
+    [10, "2.x-line", fixture.pr10],
+  ]
+  const summary = (records: ReadonlyArray<PullRequestRecord>) =>
+    records.map((r) => [r.pull.number, r.pull.base.ref, r.pull.merge_commit_sha])
+
+  it.effect("reads every branch of a mirror: PRs merged into release lines, merged forward or not, each once", () =>
+    Effect.gen(function*() {
+      const records = yield* listed(mirror)
+      // #13 was cherry-picked onto 2.x-line with its `(#13)` subject: one PR, its original squash merge on main.
+      // `(#11)` is a commit inside PR #10 naming an issue: no PR.
+      expect(summary(records)).toEqual(expected)
+      const byNumber = new Map(records.map((r) => [r.pull.number, r]))
+      const pr10 = byNumber.get(10)
+      expect(pr10?.commits.map((c) => c.sha)).toEqual([fixture.issue11Commit])
+      expect(pr10?.pull.base.sha).toBe(fixture.initial)
+      expect(pr10?.diff).toContain("diff --git a/lib/core.py b/lib/core.py")
+      const pr14 = byNumber.get(14)
+      expect(pr14?.diff).toContain("lib/d.py")
+      expect(pr14?.diff).not.toContain("lib/e.py")
+      // The forward-port PR's diff is what 2.x-line brought since main last merged it: #17's file, not #13's again.
+      expect(byNumber.get(16)?.diff).toContain("lib/e.py")
+      expect(byNumber.get(16)?.diff).not.toContain("lib/c.py")
+
+      const applied: Array<number> = []
+      for (const record of records) {
+        const candidate = toCandidate(record, [], { source: "git" })
+        if (Either.isLeft(candidate)) continue
+        applied.push(record.pull.number)
+        const check = path.join(root, `check-${record.pull.number}`)
+        gitAt(root, "2024-03-01T00:00:00Z", ["clone", "-q", mirror, check])
+        gitAt(check, "2024-03-01T00:00:00Z", ["checkout", "-q", candidate.right.base_commit])
+        for (const patch of [candidate.right.test_patch, candidate.right.patch]) {
+          if (patch !== "") execFileSync("git", ["apply", "--index", "-"], { cwd: check, input: patch })
+        }
+        expect(gitAt(check, "2024-03-01T00:00:00Z", ["write-tree"])).toBe(gitAt(check, "2024-03-01T00:00:00Z", ["rev-parse", `${record.pull.head.sha}^{tree}`]))
+      }
+      // #15 edits no test: no candidate.
+      expect(applied).toEqual([14, 16, 17, 13, 12, 10])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("reads a clone's remote branches, and a mirror whose HEAD names a missing branch (as a bundle's clone may)", () =>
+    Effect.gen(function*() {
+      const clone = path.join(root, "clone")
+      gitAt(root, "2024-03-01T00:00:00Z", ["clone", "-q", mirror, clone])
+      expect(gitAt(clone, "2024-03-01T00:00:00Z", ["branch", "--list"])).toBe("* main")
+      expect(summary(yield* listed(clone))).toEqual(expected)
+
+      const headless = path.join(root, "headless.git")
+      gitAt(root, "2024-03-01T00:00:00Z", ["clone", "-q", "--mirror", mirror, headless])
+      gitAt(headless, "2024-03-01T00:00:00Z", ["symbolic-ref", "HEAD", "refs/heads/master"])
+      expect(summary(yield* listed(headless))).toEqual(expected)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it("orders branch tips default first (local before remote), then main and master; drops symbolic refs", () => {
+    const sha = (c: string) => c.repeat(40)
+    const refs = [
+      `${sha("a")}\t\trefs/heads/2.x-line`,
+      `${sha("b")}\t\trefs/heads/master`,
+      `${sha("c")}\t\trefs/remotes/origin/develop`,
+      `${sha("d")}\trefs/remotes/origin/develop\trefs/remotes/origin/HEAD`,
+      `${sha("e")}\t\trefs/remotes/origin/stable/3.2`,
+      `${sha("f")}\t\trefs/heads/develop`,
+    ].join("\n")
+    expect(branchTips(refs, "develop")).toEqual([
+      { name: "develop", sha: sha("f") },
+      { name: "develop", sha: sha("c") },
+      { name: "master", sha: sha("b") },
+      { name: "2.x-line", sha: sha("a") },
+      { name: "stable/3.2", sha: sha("e") },
+    ])
+    expect(branchTips(refs, "gone")[0]).toEqual({ name: "master", sha: sha("b") })
+  })
 })
