@@ -1,1 +1,8 @@
-export {}
+export * from "./emulator.js"
+export * from "./faults.js"
+export * from "./policies.js"
+export * from "./gold-patch.js"
+export * from "./conversation.js"
+export * from "./chat-wire.js"
+export * from "./logprobs.js"
+export * from "./task-files.js"
