@@ -1,7 +1,7 @@
 // The Sandbox service on a Docker engine, through dockerode: the client from DOCKER_HOST, container creation with labels,
 // limits and no network, and removal when the scope closes. The per-container API is in internal/docker-container.ts.
 import type Docker from "dockerode"
-import { Config, Context, Effect, Layer, Option, Ref } from "effect"
+import { Config, Context, Effect, Layer, Option, Ref, Schema } from "effect"
 import { describeEndpoint, dockerClient, EngineUnavailable, engineEndpoint } from "./engine.js"
 import { envList, makeContainer, removeContainer } from "./internal/docker-container.js"
 import { callEngine, toEngineError } from "./internal/engine-failure.js"
@@ -83,7 +83,19 @@ export const makeDockerSandbox = Effect.fn("sandbox.makeDocker")(function* (opti
     return makeContainer(docker, id, spec, destroyed)
   })
 
-  return Sandbox.of({ runId, create })
+  const imageId = Effect.fn("sandbox.imageId")(function* (image: string) {
+    const raw = yield* callEngine(() => docker.getImage(image).inspect()).pipe(
+      Effect.map(Option.some),
+      Effect.catchAll((f) => (f.statusCode === 404 ? Effect.succeed(Option.none()) : Effect.fail(toEngineError("inspect image", undefined, f)))),
+    )
+    if (Option.isNone(raw)) return Option.none<string>()
+    const inspected = yield* Schema.decodeUnknown(Schema.Struct({ Id: Schema.String }))(raw.value).pipe(
+      Effect.mapError((e) => toEngineError("inspect image", undefined, { detail: `unexpected answer: ${e.message}`, statusCode: undefined, code: undefined })),
+    )
+    return Option.some(inspected.Id)
+  })
+
+  return Sandbox.of({ runId, create, imageId })
 })
 
 /** The Docker Sandbox with the given options, on a DockerClient. */

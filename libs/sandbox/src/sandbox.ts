@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto"
 import type { Readable } from "node:stream"
 import { Context, Schema } from "effect"
-import type { Duration, Effect, Scope } from "effect"
+import type { Duration, Effect, Option, Scope } from "effect"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Errors
@@ -189,6 +189,21 @@ export interface Container {
     files: ReadonlyArray<FileEntry>,
     destDir: string,
   ) => Effect.Effect<void, EngineError | ContainerDied | InvalidPath>
+  /**
+   * Copy a host directory's content (files, directories, symlinks, modes) to destDir in the container (created with its
+   * parents), streamed: nothing is held in memory. Returns the bytes of file content copied. A host directory that
+   * cannot be read fails with InvalidPath.
+   */
+  readonly copyDirectory: (
+    hostDir: string,
+    destDir: string,
+  ) => Effect.Effect<number, EngineError | ContainerDied | InvalidPath>
+  /** Commit the container's file system as image `repo:tag` with Dockerfile `changes` (paused meanwhile); returns its id. */
+  readonly commit: (image: {
+    readonly repo: string
+    readonly tag: string
+    readonly changes: ReadonlyArray<string>
+  }) => Effect.Effect<string, EngineError | ContainerDied>
   /** Read one regular file (symlinks are followed). */
   readonly readFile: (path: string) => Effect.Effect<Uint8Array, EngineError | ContainerDied | FileNotFound>
   /** Remove the container now (force). Idempotent; also runs when the scope closes. Failures are logged, not raised. */
@@ -207,6 +222,8 @@ export class Sandbox extends Context.Tag("@swe-gym/sandbox/Sandbox")<
     readonly runId: string
     /** Start a container; it is force-removed when the scope closes (success, failure or interruption). */
     readonly create: (spec: ContainerSpec) => Effect.Effect<Container, SandboxError, Scope.Scope>
+    /** The id (`sha256:…`, a content digest) of a local image by name or id; none when the engine has no such image. */
+    readonly imageId: (image: string) => Effect.Effect<Option.Option<string>, EngineError>
   }
 >() {}
 

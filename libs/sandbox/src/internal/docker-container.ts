@@ -17,7 +17,7 @@ import {
   InvalidPath,
 } from "../sandbox.js"
 import type { Container, ContainerSpec, ExecOptions, ExecResult, FileEntry } from "../sandbox.js"
-import { archiveFileName, packFiles, readFirstEntry } from "./archive.js"
+import { archiveFileName, packDirectory, packFiles, readFirstEntry } from "./archive.js"
 import type { ArchiveFile } from "./archive.js"
 import { callEngine, engineFailure, isNoSuchContainer, isNotRunning, toEngineError } from "./engine-failure.js"
 import type { EngineFailure } from "./engine-failure.js"
@@ -280,12 +280,42 @@ export const makeContainer = (docker: Docker, id: string, spec: ContainerSpec, d
     return yield* Effect.fail(new FileNotFound({ containerId: id, path, hint: "too many levels of symbolic links" }))
   })
 
+  const copyDirectory = Effect.fn("sandbox.copyDirectory")(function* (hostDir: string, destDir: string) {
+    const name = archiveFileName("/", destDir.replace(/^\/+/, ""))
+    if (!posix.isAbsolute(destDir) || Either.isLeft(name)) {
+      return yield* Effect.fail(new InvalidPath({ path: hostDir, destDir, hint: "the destination must be an absolute path other than /" }))
+    }
+    const archive = packDirectory(hostDir, name.right)
+    const put = yield* Effect.either(putArchive(archive.stream, "/"))
+    const unreadable = archive.failure()
+    if (unreadable !== undefined) {
+      return yield* Effect.fail(new InvalidPath({ path: hostDir, destDir, hint: `the host directory could not be read: ${unreadable.message}` }))
+    }
+    if (Either.isLeft(put)) {
+      if (put.left._tag === "FileNotFound") return yield* Effect.die(new Error("putArchive to / reported a missing directory"))
+      return yield* Effect.fail(put.left)
+    }
+    return archive.bytes()
+  })
+
+  const commit = Effect.fn("sandbox.commit")(function* (image: { readonly repo: string; readonly tag: string; readonly changes: ReadonlyArray<string> }) {
+    const raw = yield* callEngine(() => handle.commit({ repo: image.repo, tag: image.tag, changes: [...image.changes], pause: true })).pipe(
+      Effect.catchAll(classify("commit")),
+    )
+    const committed = yield* Schema.decodeUnknown(Schema.Struct({ Id: Schema.String }))(raw).pipe(
+      Effect.mapError((e) => toEngineError("commit", id, { detail: `unexpected answer: ${e.message}`, statusCode: undefined, code: undefined })),
+    )
+    return committed.Id
+  })
+
   return {
     id,
     image: spec.image,
     exec,
     putArchive,
     copyFiles,
+    copyDirectory,
+    commit,
     readFile,
     destroy: removeContainer(docker, id, destroyed),
   }
