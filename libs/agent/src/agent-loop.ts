@@ -261,15 +261,16 @@ export const runAgent = <E, R>(input: AgentRunInput<E, R>): Effect.Effect<AgentR
         if (state.consecutiveFormatErrors >= limits.max_format_errors) {
           return new AgentExit({ reason: "format_error", detail: `${state.consecutiveFormatErrors} turns in a row without a valid tool call` })
         }
-        if (paperStuck(state.turns)) {
-          return new AgentExit({ reason: "stuck_in_loop", detail: "the same action in the last three turns" })
-        }
+        // OpenHands' detector is recorded first: it may fire on the turn the paper's rule ends the run.
         const pattern = openHandsStuck(state.turns)
         if (Option.isSome(pattern) && state.openhands === undefined) {
           state.openhands = { pattern: pattern.value, turn: state.turns.length }
-          if (config.openhands_stuck_ends_run) {
-            return new AgentExit({ reason: "stuck_in_loop", detail: `OpenHands' detector: ${pattern.value}` })
-          }
+        }
+        if (paperStuck(state.turns)) {
+          return new AgentExit({ reason: "stuck_in_loop", detail: "the same action in the last three turns" })
+        }
+        if (state.openhands !== undefined && config.openhands_stuck_ends_run) {
+          return new AgentExit({ reason: "stuck_in_loop", detail: `OpenHands' detector: ${state.openhands.pattern}` })
         }
       }
     })
