@@ -163,12 +163,13 @@ CREATE TABLE ${verifierScoresTable} (
   scored_at TIMESTAMP NOT NULL,
   PRIMARY KEY (trajectory_id, verifier)
 );
+-- empty_patch: nothing but white space (trim() strips spaces only, not newlines).
 CREATE VIEW ${outcomesView} AS
 SELECT t.*,
   e.resolved AS resolved,
   e.outcome AS evaluation_outcome,
   coalesce(i.repo, replace(regexp_replace(t.instance_id, '-[0-9]+$', ''), '__', '/')) AS repo,
-  trim(t.patch) = '' AS empty_patch
+  regexp_full_match(t.patch, '\\s*') AS empty_patch
 FROM ${trajectoriesTable} t
 LEFT JOIN ${evaluationsTable} e ON e.evaluation_key = t.evaluation_key
 LEFT JOIN ${taskInstancesTable} i ON i.instance_id = t.instance_id;`,
