@@ -82,8 +82,8 @@ const banner = (title: string): string => {
   return `${"=".repeat(Math.floor(width / 2))} ${title} ${"=".repeat(Math.ceil(width / 2))}`
 }
 
-/** A `pytest -rA` log (pytest 7.2.1, Python 3.11.2) of whole test ids, each passing or failing. */
-export const pytestLogOf = (results: ReadonlyArray<{ readonly id: string; readonly passed: boolean }>): string => {
+/** A `pytest -rA` log (pytest 7.2.1, Python 3.11.2) of whole test ids, each passing or failing; `brokenFiles` failed to import. */
+export const pytestLogOf = (results: ReadonlyArray<{ readonly id: string; readonly passed: boolean }>, brokenFiles: ReadonlyArray<string> = []): string => {
   const files = new Map<string, string>()
   for (const { id, passed } of results) {
     const file = id.split("::")[0] ?? id
@@ -100,11 +100,13 @@ export const pytestLogOf = (results: ReadonlyArray<{ readonly id: string; readon
     "",
     ...[...files].map(([file, dots]) => `${file} ${dots}`),
     "",
+    ...(brokenFiles.length === 0 ? [] : [banner("ERRORS"), ...brokenFiles.flatMap((f) => [`${"_".repeat(10)} ERROR collecting ${f} ${"_".repeat(10)}`, "E   ImportError: cannot import name 'parse_clock'", ""])]),
     ...(failures.length === 0 ? [] : [banner("FAILURES"), ...failures.flatMap(({ id }) => section(id))]),
     banner("PASSES"),
     banner("short test summary info"),
     ...results.map(({ id, passed }) => (passed ? `PASSED ${id}` : `FAILED ${id} - assert False`)),
-    banner(`${failures.length === 0 ? "" : `${failures.length} failed, `}${passed} passed in 1.23s`),
+    ...brokenFiles.map((f) => `ERROR ${f} - ImportError: cannot import name 'parse_clock'`),
+    banner([failures.length === 0 ? "" : `${failures.length} failed`, `${passed} passed`, brokenFiles.length === 0 ? "" : `${brokenFiles.length} error${brokenFiles.length === 1 ? "" : "s"}`].filter((p) => p !== "").join(", ") + " in 1.23s"),
     "",
   ].join("\n")
 }
