@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// The analysis app: loads SWE-bench-format task instances into DuckDB, answers SQL over them, publishes the dataset.
+// The analysis app: loads SWE-bench-format task instances into DuckDB, answers SQL over them, publishes the dataset,
+// imports trajectories and runs the paper's analyses and exports over them.
 import { Args, Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { datasetMigrations, instancesPerRepo, loadInstances } from "@swe-gym/dataset"
 import { Store } from "@swe-gym/store"
-import { Console, Effect, Option, Schema } from "effect"
+import { Console, Effect, Option } from "effect"
+import { analyticsCommands } from "./analytics-commands.js"
 import { publishCommand } from "./publish-command.js"
+import { queryCommand } from "./query-command.js"
 import { formatTable } from "./table.js"
 
 const db = Options.text("db").pipe(
@@ -32,18 +35,7 @@ const load = Command.make(
     }).pipe(Effect.provide(Store.layer({ path: db, migrations: datasetMigrations }))),
 ).pipe(Command.withDescription("Load SWE-bench-format task instances (JSONL) into DuckDB"))
 
-const query = Command.make(
-  "query",
-  { sql: Args.text({ name: "sql" }).pipe(Args.withDescription("a SQL query over the database")), db },
-  ({ db, sql }) =>
-    Effect.gen(function*() {
-      const store = yield* Store
-      const rows = yield* store.query(sql, [], Schema.Record({ key: Schema.String, value: Schema.Unknown }), { values: "json" })
-      yield* Console.log(formatTable(rows))
-    }).pipe(Effect.provide(Store.layer({ path: db, migrations: datasetMigrations }))),
-).pipe(Command.withDescription("Run SQL over the database and print the rows"))
-
-const analysis = Command.make("analysis").pipe(Command.withSubcommands([load, query, publishCommand]))
+const analysis = Command.make("analysis").pipe(Command.withSubcommands([load, queryCommand, publishCommand, ...analyticsCommands]))
 
 const cli = Command.run(analysis, { name: "analysis", version: "0.1.0" })
 

@@ -1,0 +1,2 @@
+/** The export subcommands (SFT, verifier, predictions). */
+export const exportCommands = [] as const
