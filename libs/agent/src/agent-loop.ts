@@ -256,15 +256,16 @@ export const runAgent = <E, R>(input: AgentRunInput<E, R>): Effect.Effect<AgentR
           valid: problems === 0,
         }]
 
+        // OpenHands' detector is recorded before any way out: it may fire on the turn another rule ends the run.
+        const pattern = openHandsStuck(state.turns)
+        if (Option.isSome(pattern) && state.openhands === undefined) {
+          state.openhands = { pattern: pattern.value, turn: state.turns.length }
+        }
+
         // ── ways out ──
         if (finished !== undefined) return new AgentExit({ reason: "submitted", ...(finished === "" ? {} : { detail: finished }) })
         if (state.consecutiveFormatErrors >= limits.max_format_errors) {
           return new AgentExit({ reason: "format_error", detail: `${state.consecutiveFormatErrors} turns in a row without a valid tool call` })
-        }
-        // OpenHands' detector is recorded first: it may fire on the turn the paper's rule ends the run.
-        const pattern = openHandsStuck(state.turns)
-        if (Option.isSome(pattern) && state.openhands === undefined) {
-          state.openhands = { pattern: pattern.value, turn: state.turns.length }
         }
         if (paperStuck(state.turns)) {
           return new AgentExit({ reason: "stuck_in_loop", detail: "the same action in the last three turns" })
