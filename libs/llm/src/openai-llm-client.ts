@@ -2,6 +2,7 @@ import { Clock, Config, Duration, Effect, Either, Layer, Option, Redacted, Ref, 
 import type { ConfigError } from "effect"
 import OpenAI from "openai"
 import { argumentsText, messageParam, toolParam, WireCompletion, type WireToolCall } from "./internal/chat-wire.js"
+import { normalizingFetch } from "./internal/error-bodies.js"
 import {
   type AttemptFailure,
   attemptFailure,
@@ -125,6 +126,7 @@ export const makeOpenAiLlmClient = (options: OpenAiLlmClientOptions): Effect.Eff
       // Retries are ours (by error class, on the Effect clock); the package's own timeout is only a backstop.
       maxRetries: 0,
       timeout: Duration.toMillis(timeout) + 60_000,
+      fetch: normalizingFetch(),
     })
 
     const schedule = Schedule.exponential(policy.baseDelay, 2).pipe(

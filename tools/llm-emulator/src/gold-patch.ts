@@ -43,6 +43,8 @@ const stripPrefix = (path: string): string | undefined => {
 /** Reads a unified diff in `git diff` form into file patches. */
 export const parseUnifiedDiff = (diff: string): ReadonlyArray<FilePatch> => {
   const lines = diff.replace(/\r\n/g, "\n").split("\n")
+  // The newline that ends the last line does not start another one.
+  if (lines[lines.length - 1] === "") lines.pop()
   const files: Array<FilePatch> = []
   let i = 0
   while (i < lines.length) {
