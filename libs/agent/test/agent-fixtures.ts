@@ -10,7 +10,6 @@ import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Schema } from "effect"
 import { decodeAgentConfig } from "../src/agent-config.js"
 import { readFileSync } from "node:fs"
 
@@ -34,6 +33,8 @@ const gitEnv = {
 export interface TestRepo {
   readonly tar: Uint8Array
   readonly baseCommit: string
+  /** The fix (add() adds), as `git diff` writes it. */
+  readonly goldPatch: string
 }
 
 /** A small Python repository with one commit (same bytes, same sha on every run). */
@@ -53,7 +54,9 @@ export const makeTestRepo = (): TestRepo => {
   git("commit", "-q", "-m", "base")
   const baseCommit = git("rev-parse", "HEAD")
   const tar = execFileSync("tar", ["-C", dir, "-cf", "-", "."], { maxBuffer: 64 * 1024 * 1024 })
-  return { tar: new Uint8Array(tar), baseCommit }
+  writeFileSync(join(dir, "calc", "ops.py"), "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n")
+  const goldPatch = execFileSync("git", ["diff", "--no-color"], { cwd: dir, encoding: "utf8" })
+  return { tar: new Uint8Array(tar), baseCommit, goldPatch }
 }
 
 /** The task instance of the test repository. */
@@ -61,7 +64,7 @@ export const testInstance = (repo: TestRepo, id = "calc__calc-1"): TaskInstance 
   instance_id: id,
   repo: "calc/calc",
   base_commit: repo.baseCommit,
-  patch: "",
+  patch: repo.goldPatch,
   test_patch: "",
   problem_statement: "add() subtracts instead of adding.",
   hints_text: "",
@@ -168,6 +171,3 @@ export const scriptedLlm = (script: (turn: number, request: ChatRequest) => Scri
 
 /** JSON text of tool arguments. */
 export const args = (value: Record<string, unknown>): string => JSON.stringify(value)
-
-/** Decodes an unknown with a schema (test helper for stored JSON). */
-export const decode = <A, I>(schema: Schema.Schema<A, I>, value: unknown): A => Schema.decodeUnknownSync(schema)(value)
