@@ -19,6 +19,7 @@ import {
   readTail,
   withHeartbeat,
 } from "./engine.js"
+import { currentOwner, ownerLabels } from "./container-owner.js"
 import { ManagedLabel } from "./labels.js"
 
 // ── the recipe ───────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -186,6 +187,7 @@ const Wait = Schema.Struct({ StatusCode: Schema.Number })
 /** Runs `python3 -c 'import pytest'` (and git --version) in a throwaway container of the image. */
 export const verifyPythonImage = Effect.fn("sandbox.verifyPythonImage")(function* (docker: Docker, image: string) {
   const script = "import sys, pytest; print('python', sys.version.split()[0], 'pytest', pytest.__version__)"
+  const owner = ownerLabels(yield* currentOwner)
   const container = yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () =>
@@ -193,7 +195,7 @@ export const verifyPythonImage = Effect.fn("sandbox.verifyPythonImage")(function
           Image: image,
           Cmd: ["sh", "-c", `python3 -c "${script}" && git --version`],
           Tty: true,
-          Labels: { [ManagedLabel]: "true" },
+          Labels: { ...owner, [ManagedLabel]: "true" },
           HostConfig: { NetworkMode: "none" },
         }),
       catch: reasonOf,

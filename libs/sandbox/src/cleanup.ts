@@ -1,6 +1,8 @@
 // Leftover containers: the ones swe-gym created (managed label) that are still on the engine after their run ended,
-// because the process was killed before its scopes closed (SIGKILL, power loss, OOM of the host process).
-import { Effect, Schema } from "effect"
+// because the process was killed before its scopes closed (SIGKILL, power loss, OOM of the host process). Orphans are the
+// leftovers whose creating process is gone (container-owner.ts): removing them is safe while other runs are live.
+import { Effect, Option, Schema } from "effect"
+import { type ContainerOwner, currentOwner, ownerFromLabels, ownerStatus } from "./container-owner.js"
 import { DockerClient } from "./docker-sandbox.js"
 import { callEngine, engineFailure, isNoSuchContainer, toEngineError } from "./internal/engine-failure.js"
 import { ManagedLabel, RunLabel } from "./labels.js"
@@ -17,6 +19,8 @@ export interface Leftover {
   readonly state: string
   /** Creation time, seconds since the epoch. */
   readonly created: number
+  /** The process that created it, from its labels; none for containers of versions that did not record it. */
+  readonly owner: Option.Option<ContainerOwner>
 }
 
 /** Which leftovers: every swe-gym container, or only one run's. */
@@ -65,26 +69,74 @@ export const listLeftovers = Effect.fn("sandbox.listLeftovers")(function* (filte
     runId: c.Labels[RunLabel] ?? "",
     state: c.State,
     created: c.Created,
+    owner: ownerFromLabels(c.Labels),
   }))
 })
 
+/** Force-removes containers; one already gone counts as removed. */
+const removeAll = (leftovers: ReadonlyArray<Leftover>) =>
+  Effect.flatMap(DockerClient, ({ docker }) =>
+    Effect.forEach(
+      leftovers,
+      (leftover) =>
+        callEngine(() => docker.getContainer(leftover.id).remove({ force: true, v: true })).pipe(
+          Effect.as({ leftover, reason: undefined }),
+          Effect.catchAll((f) => Effect.succeed({ leftover, reason: isNoSuchContainer(f) ? undefined : f.detail })),
+        ),
+      { concurrency: 4 },
+    )).pipe(
+      Effect.map((outcomes): LeftoverRemoval => ({
+        removed: outcomes.filter((o) => o.reason === undefined).map((o) => o.leftover),
+        failed: outcomes.flatMap((o) => (o.reason === undefined ? [] : [{ leftover: o.leftover, reason: o.reason }])),
+      })),
+    )
+
 /** Force-remove swe-gym's containers (optionally of one run); a container already gone counts as removed. */
 export const removeLeftovers = Effect.fn("sandbox.removeLeftovers")(function* (filter: LeftoverFilter = {}) {
-  const { docker } = yield* DockerClient
+  return yield* removeAll(yield* listLeftovers(filter))
+})
+
+/** Why a container is not an orphan: its owner lives, runs on another host, or is not recorded on it. */
+export type KeptReason = "alive" | "other-host" | "no-owner"
+
+/** swe-gym's containers split into orphans (their creating process is gone) and the rest. */
+export interface OrphanSurvey {
+  readonly orphans: ReadonlyArray<Leftover>
+  readonly kept: ReadonlyArray<{ readonly leftover: Leftover; readonly reason: KeptReason }>
+}
+
+/** What reapOrphans did: the removal of the orphans, and the containers it left alone. */
+export interface OrphanReaping extends LeftoverRemoval {
+  readonly kept: OrphanSurvey["kept"]
+}
+
+/**
+ * swe-gym's containers (optionally of one run) whose creating process on this host is gone: its pid is free, a zombie,
+ * or held by a process that started at another time, or the host rebooted since. Containers of other hosts (a shared
+ * engine), of live processes, and without owner labels are kept.
+ */
+export const findOrphans = Effect.fn("sandbox.findOrphans")(function* (filter: LeftoverFilter = {}) {
+  const here = yield* currentOwner
   const leftovers = yield* listLeftovers(filter)
-  const outcomes = yield* Effect.forEach(
-    leftovers,
-    (leftover) =>
-      callEngine(() => docker.getContainer(leftover.id).remove({ force: true, v: true })).pipe(
-        Effect.as({ leftover, reason: undefined }),
-        Effect.catchAll((f) =>
-          Effect.succeed({ leftover, reason: isNoSuchContainer(f) ? undefined : f.detail })),
-      ),
-    { concurrency: 4 },
-  )
-  const removal: LeftoverRemoval = {
-    removed: outcomes.filter((o) => o.reason === undefined).map((o) => o.leftover),
-    failed: outcomes.flatMap((o) => (o.reason === undefined ? [] : [{ leftover: o.leftover, reason: o.reason }])),
+  const orphans: Array<Leftover> = []
+  const kept: Array<OrphanSurvey["kept"][number]> = []
+  for (const leftover of leftovers) {
+    if (Option.isNone(leftover.owner)) {
+      kept.push({ leftover, reason: "no-owner" })
+      continue
+    }
+    const status = yield* ownerStatus(leftover.owner.value, here)
+    if (status === "gone") orphans.push(leftover)
+    else kept.push({ leftover, reason: status })
   }
-  return removal
+  const survey: OrphanSurvey = { orphans, kept }
+  return survey
+})
+
+/** Removes the orphans {@link findOrphans} finds (a run calls it at start; `swe-gym-docker cleanup` by default). */
+export const reapOrphans = Effect.fn("sandbox.reapOrphans")(function* (filter: LeftoverFilter = {}) {
+  const survey = yield* findOrphans(filter)
+  const removal = yield* removeAll(survey.orphans)
+  const reaping: OrphanReaping = { ...removal, kept: survey.kept }
+  return reaping
 })

@@ -2,6 +2,7 @@
 // limits and no network, and removal when the scope closes. The per-container API is in internal/docker-container.ts.
 import type Docker from "dockerode"
 import { Config, Context, Effect, Layer, Option, Ref, Schema } from "effect"
+import { currentOwner, ownerLabels } from "./container-owner.js"
 import { describeEndpoint, dockerClient, EngineUnavailable, engineEndpoint } from "./engine.js"
 import { envList, makeContainer, removeContainer } from "./internal/docker-container.js"
 import { callEngine, toEngineError } from "./internal/engine-failure.js"
@@ -32,6 +33,8 @@ export interface DockerSandboxOptions {
 export const makeDockerSandbox = Effect.fn("sandbox.makeDocker")(function* (options: DockerSandboxOptions = {}) {
   const { docker, endpoint } = yield* DockerClient
   const runId = options.runId ?? freshRunId()
+  // Host, pid and process start time on every container: a later run removes those whose process is gone (reapOrphans).
+  const owner = ownerLabels(yield* currentOwner)
   yield* callEngine(() => docker.ping()).pipe(
     Effect.mapError((f) =>
       new EngineUnavailable({
@@ -42,7 +45,7 @@ export const makeDockerSandbox = Effect.fn("sandbox.makeDocker")(function* (opti
 
   const create = Effect.fn("sandbox.create")(function* (spec: ContainerSpec) {
     const limits = { ...DefaultLimits, ...spec.limits }
-    const labels = { ...spec.labels, [ManagedLabel]: "true", [RunLabel]: runId }
+    const labels = { ...spec.labels, ...owner, [ManagedLabel]: "true", [RunLabel]: runId }
     const destroyed = yield* Ref.make(false)
     yield* Effect.annotateCurrentSpan({ "sandbox.image": spec.image, "sandbox.run": runId })
     const id = yield* Effect.acquireRelease(

@@ -1,8 +1,9 @@
 // The swe-gym-docker commands: `engine` (make an engine answer), `base-image` (make the Python base image exist; its tag is
-// the last stdout line), `cleanup` (remove containers swe-gym left behind). Progress goes to stderr, results to stdout.
+// the last stdout line), `cleanup` (remove containers swe-gym left behind: by default those whose creating process is gone).
+// Progress goes to stderr, results to stdout.
 import { Command, Options } from "@effect/cli"
-import { DockerClientLive, ensureBaseImage, ensureEngine, listLeftovers, removeLeftovers } from "@swe-gym/sandbox"
-import type { Leftover } from "@swe-gym/sandbox"
+import { DockerClientLive, ensureBaseImage, ensureEngine, findOrphans, listLeftovers, reapOrphans, removeLeftovers } from "@swe-gym/sandbox"
+import type { KeptReason, Leftover } from "@swe-gym/sandbox"
 import { Console, Effect, Option } from "effect"
 
 const engine = Command.make("engine", {}, () =>
@@ -41,34 +42,58 @@ const baseImage = Command.make("base-image", { mirror, image, logFile }, (flags)
   }),
 ).pipe(Command.withDescription("Make sure the Python base image exists (built from Debian packages when absent); prints its tag last."))
 
-const run = Options.text("run").pipe(Options.withDescription("Only the containers of this run (label swe-gym.run)."), Options.optional)
+const run = Options.text("run").pipe(
+  Options.withDescription("Every container of this run (label swe-gym.run), live or not."),
+  Options.optional,
+)
+const all = Options.boolean("all").pipe(
+  Options.withDescription("Every container swe-gym created, including those of runs still going (they will fail)."),
+)
 const dryRun = Options.boolean("dry-run").pipe(Options.withDescription("List what would be removed; remove nothing."))
 
-const describe = (c: Leftover) => `${c.name || c.id.slice(0, 12)} (${c.id.slice(0, 12)}, ${c.image}, ${c.state}${c.runId === "" ? "" : `, run ${c.runId}`})`
+const ownerOf = (c: Leftover) =>
+  Option.match(c.owner, { onNone: () => "", onSome: (o) => `, pid ${o.pid} on ${o.host}` })
 
-/** The leftover-containers error: some could not be removed. */
+const describe = (c: Leftover) =>
+  `${c.name || c.id.slice(0, 12)} (${c.id.slice(0, 12)}, ${c.image}, ${c.state}${c.runId === "" ? "" : `, run ${c.runId}`}${ownerOf(c)})`
+
+/** The leftover-containers error: some could not be removed, or the flags contradict each other. */
 class CleanupIncomplete extends Error {
   override readonly name = "CleanupIncomplete"
 }
 
-const cleanup = Command.make("cleanup", { run, dryRun }, (flags) =>
+const keptNotes: Record<KeptReason, string> = {
+  alive: "its process is running",
+  "other-host": "made on another host",
+  "no-owner": "no owner labels (made by an older version; --all or --run removes it)",
+}
+
+const cleanup = Command.make("cleanup", { run, all, dryRun }, (flags) =>
   Effect.gen(function* () {
+    if (flags.all && Option.isSome(flags.run)) return yield* Effect.fail(new CleanupIncomplete("give --all or --run ID, not both"))
     const filter = Option.match(flags.run, { onNone: () => ({}), onSome: (runId) => ({ runId }) })
+    // Without --all or --run: only orphans, so a cleanup never breaks a run that is still going.
+    const orphansOnly = !flags.all && Option.isNone(flags.run)
     if (flags.dryRun) {
-      const leftovers = yield* listLeftovers(filter)
+      const leftovers = orphansOnly ? (yield* findOrphans()).orphans : yield* listLeftovers(filter)
       for (const c of leftovers) yield* Console.log(`would remove ${describe(c)}`)
       yield* Console.error(`[cleanup] ${leftovers.length} container(s) would be removed (dry run)`)
       return
     }
-    const removal = yield* removeLeftovers(filter)
+    const removal = orphansOnly ? yield* reapOrphans() : { ...(yield* removeLeftovers(filter)), kept: [] }
     for (const c of removal.removed) yield* Console.log(`removed ${describe(c)}`)
+    for (const k of removal.kept) yield* Console.error(`[cleanup] kept ${describe(k.leftover)}: ${keptNotes[k.reason]}`)
     for (const f of removal.failed) yield* Console.error(`[cleanup] could not remove ${describe(f.leftover)}: ${f.reason}`)
     yield* Console.error(`[cleanup] removed ${removal.removed.length} container(s)`)
     if (removal.failed.length > 0) {
       return yield* Effect.fail(new CleanupIncomplete(`${removal.failed.length} container(s) could not be removed; see above`))
     }
   }).pipe(Effect.provide(DockerClientLive)),
-).pipe(Command.withDescription("Remove containers swe-gym created (label swe-gym.managed=true), e.g. after a crashed run."))
+).pipe(
+  Command.withDescription(
+    "Remove containers swe-gym left behind: by default those whose creating process on this host is gone (labels swe-gym.host, swe-gym.pid); --run ID one run's, --all every one.",
+  ),
+)
 
 /** The swe-gym-docker command tree. */
 export const command = Command.make("swe-gym-docker").pipe(

@@ -1,8 +1,9 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { DockerClientLive, HostLive, ManagedLabel, RunLabel, ensureBaseImage } from "@swe-gym/sandbox"
+import { type ContainerOwner, currentOwner, DockerClientLive, HostLive, ManagedLabel, ownerLabels, RunLabel, ensureBaseImage } from "@swe-gym/sandbox"
 import { DockerClient } from "@swe-gym/sandbox"
 import { Console, Effect, Layer } from "effect"
+import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { cli } from "../src/cli.js"
 
@@ -75,16 +76,44 @@ describe("swe-gym-docker", () => {
     900_000,
   )
 
-  it.scoped("cleanup --dry-run without --run: lists every managed container, never an unlabelled one", () =>
+  it.scoped("cleanup --all --dry-run: lists every managed container, never an unlabelled one", () =>
     Effect.gen(function* () {
       // Only a dry run: a real cleanup of every managed container would also hit containers of tests running in parallel.
       const { tag } = yield* ensureBaseImage()
       const managed = yield* container(tag, { [ManagedLabel]: "true", [RunLabel]: `test-${randomUUID()}` })
       const unlabelled = yield* container(tag, { "some.other.label": "x" })
-      const listed = yield* runCli("cleanup", "--dry-run")
+      const listed = yield* runCli("cleanup", "--all", "--dry-run")
       expect(listed.some((line) => line.includes(managed.id.slice(0, 12)))).toBe(true)
       expect(listed.some((line) => line.includes(unlabelled.id.slice(0, 12)))).toBe(false)
       expect(yield* exists(managed.id)).toBe(true)
+    }).pipe(Effect.provide(environment)),
+    900_000,
+  )
+
+  it.scoped("cleanup: removes containers whose creating process is gone, keeps a live process's and another host's", () =>
+    Effect.gen(function* () {
+      const { tag } = yield* ensureBaseImage()
+      const here = yield* currentOwner
+      const dead = yield* Effect.async<number, Error>((resume) => {
+        const child = spawn("true", [], { stdio: "ignore" })
+        child.once("error", (e) => resume(Effect.fail(e)))
+        child.once("exit", () => resume(Effect.succeed(child.pid ?? 0)))
+      })
+      const labels = (owner: ContainerOwner) => ({ ...ownerLabels(owner), [ManagedLabel]: "true", [RunLabel]: `test-${randomUUID()}` })
+      const orphan = yield* container(tag, labels({ ...here, pid: dead }))
+      const live = yield* container(tag, labels(here))
+      const elsewhere = yield* container(tag, labels({ ...here, host: `${here.host}-elsewhere`, pid: dead }))
+
+      const dry = yield* runCli("cleanup", "--dry-run")
+      expect(dry).toContainEqual(expect.stringMatching(new RegExp(`^would remove .*${orphan.id.slice(0, 12)}.*pid ${dead} on `)))
+      expect(yield* exists(orphan.id)).toBe(true)
+
+      const removed = yield* runCli("cleanup")
+      expect(removed).toContainEqual(expect.stringMatching(new RegExp(`^removed .*${orphan.id.slice(0, 12)}`)))
+      for (const kept of [live, elsewhere]) expect(removed.some((line) => line.includes(kept.id.slice(0, 12)))).toBe(false)
+      expect(yield* exists(orphan.id)).toBe(false)
+      expect(yield* exists(live.id)).toBe(true)
+      expect(yield* exists(elsewhere.id)).toBe(true)
     }).pipe(Effect.provide(environment)),
     900_000,
   )
