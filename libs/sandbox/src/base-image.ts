@@ -40,14 +40,16 @@ export const BaseImageRecipe = Schema.Struct({
 /** How a base image is made. */
 export type BaseImageRecipe = typeof BaseImageRecipe.Type
 
-/** The Python base image: Debian bookworm minbase with Python 3, pytest, pip, git and patch. */
+/** The Python base image: Debian bookworm minbase with Python 3 (also as `python`), pytest, pip, git and patch. */
 export const pythonBaseRecipe: BaseImageRecipe = {
   name: "base-python",
   suite: "bookworm",
   variant: "minbase",
   components: ["main"],
-  // ca-certificates: HTTPS for git and pip; python3-pip: environment specs that list pip packages (when PyPI is reachable).
-  packages: ["ca-certificates", "git", "patch", "python3", "python3-pip", "python3-pytest"],
+  // ca-certificates: HTTPS for git and pip; python3-pip: environment specs that list pip packages (when PyPI is reachable);
+  // python-is-python3: `python` on PATH, which test runners started by `#!/usr/bin/env python` need (Django's
+  // tests/runtests.py, sympy's bin/test).
+  packages: ["ca-certificates", "git", "patch", "python-is-python3", "python3", "python3-pip", "python3-pytest"],
   changes: [
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "ENV LANG=C.UTF-8",

@@ -1,6 +1,7 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import type Docker from "dockerode"
+import { Effect, Layer, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -59,6 +60,20 @@ const noCommands = (calls: Array<string>) =>
       Effect.sync(() => void calls.push([command, ...args].join(" "))).pipe(Effect.zipRight(Effect.die(`unexpected command: ${command}`))),
   })
 
+/** Runs `cmd` in a throwaway container of `image`; its exit code and trimmed output. */
+const runInImage = (client: Docker, image: string, cmd: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const container = yield* Effect.acquireRelease(
+      Effect.promise(() => client.createContainer({ Image: image, Cmd: [...cmd], Tty: true, HostConfig: { NetworkMode: "none" } })),
+      (c) => Effect.promise(() => c.remove({ force: true }).catch(() => undefined)),
+    )
+    yield* Effect.promise(() => container.start())
+    const waited = yield* Effect.promise((): Promise<unknown> => container.wait())
+    const { StatusCode } = yield* Schema.decodeUnknown(Schema.Struct({ StatusCode: Schema.Number }))(waited)
+    const logs = yield* Effect.promise(() => container.logs({ stdout: true, stderr: true, follow: false }))
+    return { exitCode: StatusCode, output: logs.toString("utf8").replace(/\r\n/g, "\n").trim() }
+  }).pipe(Effect.scoped)
+
 const tempDirs: Array<string> = []
 const tempDir = () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swe-gym-base-test-"))
@@ -88,6 +103,11 @@ describe("ensureBaseImage", () => {
         const output = yield* verifyPythonImage(client, testTag)
         expect(output).toMatch(/^python 3\.\d+\.\d+ pytest \d+\.\d+/)
         expect(output).toContain("git version")
+        // `python` too: SWE-bench's Django and sympy runners start with `#!/usr/bin/env python`.
+        expect(yield* runInImage(client, testTag, ["sh", "-c", "python --version && /usr/bin/env python -c 'import sys; print(sys.executable)'"])).toEqual({
+          exitCode: 0,
+          output: expect.stringMatching(/^Python 3\.\d+\.\d+\n\/usr\/bin\/python\d?[\d.]*$/),
+        })
         const inspect = yield* Effect.promise(() => client.getImage(testTag).inspect())
         expect(inspect.Config.Labels?.[RecipeLabel]).toBe(recipeHash(testRecipe))
         expect(inspect.Config.Env).toContain("LANG=C.UTF-8")
