@@ -3,11 +3,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { ChatMessage } from "@swe-gym/domain"
 import { type FaultKind, type LlmEmulatorOptions, startLlmEmulator } from "@swe-gym/llm-emulator"
-import { Chunk, Effect, Either, Fiber, Logger, Redacted, TestClock } from "effect"
+import { Chunk, ConfigProvider, Effect, Either, Fiber, Logger, Redacted, TestClock } from "effect"
 import {
   type ChatRequest,
+  LlmClient,
+  llmClientConfig,
   type LlmError,
   makeOpenAiLlmClient,
+  OpenAiLlmClient,
   type OpenAiLlmClientOptions,
   textToolsPrompt,
   type ToolSpec,
@@ -314,4 +317,36 @@ describe("OpenAiLlmClient: the API key", () => {
       expect(ok.call.attempts).toBe(1)
       expect((yield* emulator.requests).filter((r) => r.authorized).length).toBeGreaterThan(2)
     })))
+})
+
+describe("OpenAiLlmClient: configuration", () => {
+  it.live("from LLM_* variables, the key redacted in the config value", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const KEY = "sk-config-SECRET-0d2f7a91c3"
+      const emulator = yield* startLlmEmulator({ instances: [INSTANCE], apiKey: Redacted.make(KEY) })
+      const provider = ConfigProvider.fromMap(new Map([
+        ["LLM_BASE_URL", emulator.url],
+        ["LLM_MODEL", "oracle"],
+        ["LLM_API_KEY", KEY],
+        ["LLM_TEMPERATURE", "0.5"],
+        ["LLM_SEED", "3"],
+        ["LLM_CONCURRENCY", "2"],
+        ["LLM_TOOL_MODE", "text"],
+      ]), { pathDelim: "_" }) // as the environment provider reads names
+      const options = yield* llmClientConfig.pipe(Effect.withConfigProvider(provider))
+      expect(options).toMatchObject({ model: "oracle", toolMode: "text", llmConcurrency: 2, defaults: { temperature: 0.5, seed: 3 } })
+      expect(JSON.stringify(options)).not.toContain(KEY)
+      expect(String(options.apiKey)).not.toContain(KEY)
+      const c = yield* Effect.flatMap(LlmClient, (llm) => llm.complete(request())).pipe(
+        Effect.provide(OpenAiLlmClient.layerConfig()),
+        Effect.withConfigProvider(provider),
+      )
+      expect(c.call).toMatchObject({ tool_mode: "text", request: { temperature: 0.5, seed: 3 } })
+    })))
+
+  it.live("a missing LLM_BASE_URL is a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      const e = yield* Effect.flip(llmClientConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["LLM_MODEL", "m"]]), { pathDelim: "_" }))))
+      expect(String(e)).toContain("LLM_BASE_URL")
+    }))
 })
