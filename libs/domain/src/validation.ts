@@ -27,6 +27,26 @@ export const ValidationRun = Schema.Struct({
 })
 export type ValidationRun = typeof ValidationRun.Type
 
+/**
+ * What validation found about labels a candidate already carried (a published dataset's FAIL_TO_PASS / PASS_TO_PASS),
+ * matched as grading matches them (either Django spelling, docstring lines, pytest ids cut at a space).
+ */
+export const LabelAudit = Schema.Struct({
+  /** Labelled FAIL_TO_PASS tests that pass in a run before the gold patch: the label is wrong. */
+  label_error: Schema.Array(Schema.String),
+  /** Labelled PASS_TO_PASS tests that fail (or error) in every run, before and after: this environment differs from the labeller's. */
+  environment_mismatch: Schema.Array(Schema.String),
+  /** Labelled tests found in no run's log. */
+  label_missing: Schema.Array(Schema.String),
+  /** Labelled FAIL_TO_PASS tests present after the gold patch that do not pass in every after-run. */
+  not_fixed_by_gold: Schema.Array(Schema.String),
+  /** Cut labels standing for several tests whose outcomes differ in some run: never guessed. */
+  label_ambiguous: Schema.Array(Schema.String),
+  /** Labels whose id embeds a value of the moment (wall clock, epoch time, address, uuid, temp path): unsolvable. */
+  label_volatile: Schema.Array(Schema.String),
+})
+export type LabelAudit = typeof LabelAudit.Type
+
 /** The verdict of validating one task candidate in its environment. */
 export const ValidationResult = Schema.Struct({
   instance_id: Schema.String,
@@ -46,5 +66,7 @@ export const ValidationResult = Schema.Struct({
   /** Hash of the inputs (instance fields, environment spec, image digest) this verdict was computed from. */
   key: Schema.String,
   validated_at: Schema.String,
+  /** The audit of the labels the candidate carried (absent when it carried none, and in verdicts made before audits). */
+  label_audit: Schema.optional(LabelAudit),
 })
 export type ValidationResult = typeof ValidationResult.Type

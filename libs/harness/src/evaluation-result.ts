@@ -5,6 +5,7 @@ import { EvaluationOutcome, InstanceReport, ResolvedStatus, type TaskInstance } 
 import { Schema } from "effect"
 import { createHash } from "node:crypto"
 import type { Grade } from "./grading.js"
+import { GradingVersion } from "./grading-version.js"
 
 /** The verdict on one prediction (the test output is kept beside it, not in it). */
 export const EvaluationResult = Schema.Struct({
@@ -64,8 +65,11 @@ export interface EvaluationKeyParts {
   readonly timeoutSeconds: number
 }
 
-/** The content key of an evaluation: sha256 of instance content, patch hash, image digest, spec hash and test timeout. */
-export const evaluationKey = (parts: EvaluationKeyParts): string =>
+/**
+ * The content key of an evaluation: sha256 of instance content, patch hash, image digest, spec hash, test timeout and
+ * the grading code's version (a result graded by an older parser or grader is not served after a fix).
+ */
+export const evaluationKey = (parts: EvaluationKeyParts, gradingVersion: number = GradingVersion): string =>
   sha256Hex(JSON.stringify({
     format: 1,
     instance: instanceContentHash(parts.instance),
@@ -73,6 +77,7 @@ export const evaluationKey = (parts: EvaluationKeyParts): string =>
     image: parts.imageId,
     spec: parts.specHash,
     timeout: parts.timeoutSeconds,
+    grading: gradingVersion,
   }))
 
 /** Whether a patch counts as empty (SWE-bench: none or ""; whitespace only is empty too). */

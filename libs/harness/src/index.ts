@@ -1,6 +1,10 @@
 // Public API of @swe-gym/harness: see the modules re-exported here.
 export * from "./log-parsers/index.js"
 export * from "./grading.js"
+export * from "./grading-version.js"
+export * from "./label-matching.js"
+export * from "./label-audit.js"
+export * from "./volatile-ids.js"
 export * from "./environment-spec-files.js"
 export * from "./environment-image.js"
 export * from "./instance-container.js"

@@ -1,7 +1,7 @@
 // Validation verdicts in DuckDB, keyed by the hash of their inputs, so a re-run answers unchanged candidates from the
 // store. Only verdicts on the candidate are stored: infrastructure and environment failures (engine faults, a failed
 // build, a failed history check) are tried again by the next run, never cached.
-import { ValidationResult } from "@swe-gym/domain"
+import { LabelAudit, ValidationResult } from "@swe-gym/domain"
 import { type Migration, Store } from "@swe-gym/store"
 import { Effect, Option, Schema } from "effect"
 
@@ -21,6 +21,19 @@ export const harnessMigrations: ReadonlyArray<Migration> = [
   result JSON NOT NULL
 );
 CREATE INDEX validations_instance ON validations (instance_id);`,
+  },
+  {
+    component: "harness",
+    version: 2,
+    name: "validations label audit",
+    // The audit of labels a candidate carried, as counts to filter on and the lists as JSON; NULL where no audit was
+    // made (the candidate carried no labels, or the verdict predates audits). Plain ADD COLUMNs: dropping and creating
+    // the instance_id index again in the same transaction aborts DuckDB 1.5.6 (pure virtual method called) on a
+    // database it reopened.
+    up: `ALTER TABLE validations ADD COLUMN label_errors INTEGER;
+ALTER TABLE validations ADD COLUMN environment_mismatches INTEGER;
+ALTER TABLE validations ADD COLUMN labels_missing INTEGER;
+ALTER TABLE validations ADD COLUMN label_audit JSON;`,
   },
 ]
 
@@ -44,13 +57,31 @@ export const findValidation = Effect.fn("harness.findValidation")(function* (key
   )
 })
 
-/** Stores a verdict under its key (replacing an older row with the same key). */
+const AuditJson = Schema.parseJson(LabelAudit)
+
+/** Stores a verdict under its key (replacing an older row with the same key), with its label audit's counts. */
 export const saveValidation = Effect.fn("harness.saveValidation")(function* (result: ValidationResult) {
   const store = yield* Store
   const json = yield* Schema.encode(ResultJson)(result).pipe(Effect.orDie)
+  const audit = result.label_audit
+  const auditJson = audit === undefined ? null : yield* Schema.encode(AuditJson)(audit).pipe(Effect.orDie)
   yield* store.run(
-    "INSERT OR REPLACE INTO validations (key, instance_id, kept, reason, image, validated_at, result) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    [result.key, result.instance_id, result.kept, result.reason, result.image ?? null, result.validated_at, json],
+    `INSERT OR REPLACE INTO validations
+  (key, instance_id, kept, reason, image, validated_at, result, label_errors, environment_mismatches, labels_missing, label_audit)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      result.key,
+      result.instance_id,
+      result.kept,
+      result.reason,
+      result.image ?? null,
+      result.validated_at,
+      json,
+      audit?.label_error.length ?? null,
+      audit?.environment_mismatch.length ?? null,
+      audit?.label_missing.length ?? null,
+      auditJson,
+    ],
   )
 })
 
