@@ -30,13 +30,12 @@ import {
   validate,
   type Validated,
 } from "../libs/harness/src/index.js"
-import { dockerLayer, mirrorPath, sampleCandidates, storeLayer, tempDir } from "../libs/harness/test/harness-fixtures.js"
+import { dockerLayer, environmentsLayer, mirrorPath, sampleCandidates, storeLayer, tempDir } from "../libs/harness/test/harness-fixtures.js"
 
 const specsDir = join(import.meta.dirname, "../data/specs")
 const repeats = Math.max(1, Number(process.env["BENCH_REPEATS"] ?? "1"))
 const runsPerPhase = 2 // validate's defaults: beforeRuns 2, afterRuns 2
 const log = (text: string) => void process.stderr.write(`[bench] ${text}\n`)
-const mirrorFor = (repo: string) => Effect.sync(() => mirrorPath(repo))
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   const m = Math.floor(s.length / 2)
@@ -76,7 +75,8 @@ const harnessRun = (concurrency: number): Promise<HarnessRun> =>
       const started = performance.now()
       let last = started
       const results = yield* Stream.fromIterable(candidates).pipe(
-        validate({ mirrorFor, specs, concurrency, progress: false, build: { logDir: tempDir("swe-gym-bench-build-logs-") } }),
+        validate({ concurrency }),
+        Stream.provideSomeLayer(environmentsLayer({ specs })),
         Stream.tap((v) =>
           Effect.sync(() => {
             const now = performance.now()

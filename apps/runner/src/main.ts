@@ -6,6 +6,7 @@ import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { freshRunId } from "@swe-gym/sandbox"
 import { Effect, Option } from "effect"
+import { exitCodeTeardown } from "./exit-code.js"
 import { runEvaluate, runnerLayer, runValidate } from "./pipelines.js"
 
 const db = Options.text("db").pipe(
@@ -35,8 +36,21 @@ const buildLogs = Options.text("build-logs").pipe(
   Options.withDefault("data/out/build-logs"),
   Options.withDescription("directory of environment image build logs"),
 )
+const history = Options.choice("history", ["base-only", "full"]).pipe(
+  Options.withDefault("base-only" as const),
+  Options.withDescription("history an instance container keeps: base-only (base_commit alone, fast) or full (every ancestor of base_commit); never anything later"),
+)
 
 const optional = <A>(value: Option.Option<A>) => Option.getOrUndefined(value)
+
+/** The environment settings of a command's flags. */
+const environmentOf = (args: { mirrors: string; mirrorCache: string; specs: string; buildLogs: string; history: "base-only" | "full" }) => ({
+  mirrors: args.mirrors,
+  mirrorCache: args.mirrorCache,
+  specs: args.specs,
+  buildLogs: args.buildLogs,
+  history: args.history,
+})
 
 const validateCommand = Command.make(
   "validate",
@@ -50,6 +64,7 @@ const validateCommand = Command.make(
     mirrorCache,
     specs,
     buildLogs,
+    history,
   },
   (args) =>
     Effect.gen(function* () {
@@ -58,15 +73,12 @@ const validateCommand = Command.make(
       const reruns = optional(args.reruns)
       yield* runValidate({
         instances: args.instances,
-        mirrors: args.mirrors,
-        mirrorCache: args.mirrorCache,
         specs: args.specs,
-        buildLogs: args.buildLogs,
         ...(out === undefined ? {} : { out }),
         ...(n === undefined ? {} : { concurrency: n }),
         ...(reruns === undefined ? {} : { reruns }),
       })
-    }).pipe(Effect.provide(runnerLayer(args.db, `validate-${freshRunId()}`))),
+    }).pipe(Effect.provide(runnerLayer(args.db, `validate-${freshRunId()}`, environmentOf(args)))),
 ).pipe(Command.withDescription("Validate task candidates: keep those with FAIL_TO_PASS tests, set flaky, unstable and breaking ones apart"))
 
 const evaluateCommand = Command.make(
@@ -85,6 +97,7 @@ const evaluateCommand = Command.make(
     mirrorCache,
     specs,
     buildLogs,
+    history,
   },
   (args) =>
     Effect.gen(function* () {
@@ -95,21 +108,18 @@ const evaluateCommand = Command.make(
         instances: args.instances,
         runId: args.runId,
         out: args.out,
-        mirrors: args.mirrors,
-        mirrorCache: args.mirrorCache,
-        specs: args.specs,
-        buildLogs: args.buildLogs,
         ...(n === undefined ? {} : { concurrency: n }),
         ...(timeout === undefined ? {} : { timeoutSeconds: timeout }),
       })
-    }).pipe(Effect.provide(runnerLayer(args.db, args.runId))),
+    }).pipe(Effect.provide(runnerLayer(args.db, args.runId, environmentOf(args)))),
 ).pipe(Command.withDescription("Evaluate predictions: run each instance's tests on the patch, grade, write SWE-bench-shaped reports"))
 
 const runner = Command.make("runner").pipe(Command.withSubcommands([validateCommand, evaluateCommand]))
 
 const cli = Command.run(runner, { name: "runner", version: "0.1.0" })
 
+// Exit codes: 0 done, 1 failed (the error is printed), 130 interrupted (Ctrl-C / SIGTERM; finished results are stored).
 cli(process.argv).pipe(
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain,
+  NodeRuntime.runMain({ teardown: exitCodeTeardown }),
 )

@@ -1,8 +1,11 @@
 // The runner's two pipelines, as Effects the CLI (main.ts) and the tests run: validate candidates, evaluate predictions.
-// Each reads its JSONL inputs (bad lines go to a rejects file), streams the harness stage with bounded concurrency, and
-// writes results as they complete, so an interrupted run keeps everything finished before the interrupt.
-import type { CommandExecutor, FileSystem, Path } from "@effect/platform"
-import { appendJsonl, Prediction, readJsonl, TaskInstance } from "@swe-gym/domain"
+// Each reads its JSONL inputs (bad lines go to a rejects file), streams the harness stage with bounded concurrency over
+// the InstanceEnvironments service, and stores each result as it completes, so an interrupted run keeps everything
+// finished before the interrupt. Output files are written whole from the results of the run (finished ones answered
+// from the store), never appended: a re-run after a crash writes the same files a clean run writes.
+import { NodeContext } from "@effect/platform-node"
+import { Prediction, readJsonl, TaskInstance, writeJsonlFile } from "@swe-gym/domain"
+import { mirrorLookup } from "@swe-gym/git"
 import {
   addToSummary,
   assignSetupCommits,
@@ -12,9 +15,11 @@ import {
   type EvaluationRecord,
   evaluationMigrations,
   findSpec,
-  formatSummary,
+  formatValidationSummary,
   goldPredictions,
   harnessMigrations,
+  type HistoryMode,
+  instanceEnvironmentsLayer,
   loadSpecs,
   runReportsOf,
   toTaskInstance,
@@ -26,7 +31,7 @@ import {
 import { DockerClientLive, dockerSandboxLayer } from "@swe-gym/sandbox"
 import { Store } from "@swe-gym/store"
 import { Chunk, Console, type Duration, Effect, Layer, Option, Schema, Stream } from "effect"
-import { mirrorLookup } from "./mirrors.js"
+import { renderEvaluationEvent, renderValidationEvent } from "./progress.js"
 
 /** Every migration the runner's database needs (validation and evaluation tables). */
 export const runnerMigrations = [...harnessMigrations, ...evaluationMigrations]
@@ -35,15 +40,21 @@ export const runnerMigrations = [...harnessMigrations, ...evaluationMigrations]
 export interface CommonArgs {
   /** SWE-bench-format JSONL of task instances (candidates for validate). */
   readonly instances: string
+  readonly concurrency?: number
+}
+
+/** Where environments come from (the InstanceEnvironments service of a run). */
+export interface EnvironmentArgs {
   /** Directory of bare mirrors (`owner__name.git`) or an export directory (`owner__name/mirror.bundle`). */
   readonly mirrors: string
   /** Where mirrors cloned from bundles are kept. */
   readonly mirrorCache: string
   /** Directory of environment spec files. */
   readonly specs: string
-  readonly concurrency?: number
   /** Directory of environment build logs. */
   readonly buildLogs?: string
+  /** History kept in instance containers (default base-only). */
+  readonly history?: HistoryMode
 }
 
 /** Reads task instances (bad lines to the rejects file, reported on stderr), filling environment_setup_commit. */
@@ -54,14 +65,6 @@ const readInstances = Effect.fn("runner.readInstances")(function* (file: string)
   if (summary.rejected > 0) yield* Console.error(`${file}: ${summary.rejected} of ${summary.lines} lines rejected (not task instances), see ${summary.rejectsFile}`)
   return assignSetupCommits(rows)
 })
-
-/** The mirror lookup as the stages want it (no requirements left). */
-const mirrorsOf = (args: CommonArgs) =>
-  Effect.gen(function* () {
-    const context = yield* Effect.context<FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor>()
-    const lookup = mirrorLookup(args.mirrors, args.mirrorCache)
-    return (repo: string) => lookup(repo).pipe(Effect.provide(context))
-  })
 
 /** Arguments of `runner evaluate`. */
 export interface EvaluateArgs extends CommonArgs {
@@ -77,8 +80,6 @@ export interface EvaluateArgs extends CommonArgs {
 /** Evaluates predictions against task instances, writing per-instance files as each completes and the run summaries. */
 export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: EvaluateArgs) {
   const instances = yield* readInstances(args.instances)
-  const specs = yield* loadSpecs(args.specs)
-  const mirrorFor = yield* mirrorsOf(args)
   const fromFile = args.predictions !== "gold" && args.predictions !== "empty"
   const predictionsRead = fromFile ? yield* readJsonl(args.predictions, Prediction) : undefined
   const predictions = predictionsRead !== undefined
@@ -88,12 +89,10 @@ export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: Evaluat
   yield* predictions.pipe(
     evaluate(instances, {
       runId: args.runId,
-      mirrorFor,
-      specs,
+      onProgress: renderEvaluationEvent,
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(args.timeoutSeconds === undefined ? {} : { timeoutSeconds: args.timeoutSeconds }),
       ...(args.retryBase === undefined ? {} : { retryBase: args.retryBase }),
-      ...(args.buildLogs === undefined ? {} : { build: { logDir: args.buildLogs } }),
     }),
     Stream.runForEach((record) =>
       Effect.gen(function* () {
@@ -125,44 +124,42 @@ export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: Evaluat
 
 /** Arguments of `runner validate`. */
 export interface ValidateArgs extends CommonArgs {
-  /** Where kept candidates are written as task instances (JSONL, appended); none = not written. */
+  /** Where kept candidates are written as task instances (JSONL, rewritten whole by every run); none = not written. */
   readonly out?: string
   /** Runs of the tests after the gold patch (default 2; outcomes differing between them are flaky). */
   readonly reruns?: number
+  /** Directory of environment spec files (the published instances record the spec hash). */
+  readonly specs: string
 }
 
-/** Validates candidates, storing each verdict as it completes; kept ones are appended to `out` as task instances. */
+/**
+ * Validates candidates, storing each verdict as it completes. `out` is then written whole (a temporary file renamed
+ * into place) with the kept candidates in input order, whether their verdicts were made now or answered from the store.
+ */
 export const runValidate = Effect.fn("runner.validate")(function* (args: ValidateArgs) {
   const candidates = yield* readInstances(args.instances)
   const specs = yield* loadSpecs(args.specs)
-  const mirrorFor = yield* mirrorsOf(args)
-  const byId = new Map(candidates.map((c) => [c.instance_id, c]))
   const results: Array<Validated> = []
-  const verdicts = Stream.fromIterable(candidates).pipe(
+  yield* Stream.fromIterable(candidates).pipe(
     validate({
-      mirrorFor,
-      specs,
+      onProgress: renderValidationEvent,
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(args.reruns === undefined ? {} : { afterRuns: args.reruns }),
-      ...(args.buildLogs === undefined ? {} : { build: { logDir: args.buildLogs } }),
     }),
-    Stream.tap((v) => Effect.sync(() => results.push(v))),
+    Stream.runForEach((v) => Effect.sync(() => results.push(v))),
   )
-  const kept = verdicts.pipe(
-    Stream.filterMap((v) => {
-      const candidate = byId.get(v.result.instance_id)
-      if (!v.result.kept || candidate === undefined) return Option.none()
-      return Option.some(toTaskInstance(candidate, v.result, findSpec(specs, candidate.repo, candidate.version)))
-    }),
-  )
-  if (args.out === undefined) yield* Stream.runDrain(kept)
-  else yield* Stream.run(kept, appendJsonl(args.out, TaskInstance))
+  const byId = new Map(results.map((v) => [v.result.instance_id, v.result]))
+  const kept = candidates.flatMap((candidate) => {
+    const result = byId.get(candidate.instance_id)
+    return result === undefined || !result.kept ? [] : [toTaskInstance(candidate, result, findSpec(specs, candidate.repo, candidate.version))]
+  })
+  if (args.out !== undefined) yield* writeJsonlFile(args.out, TaskInstance, Stream.fromIterable(kept))
   const summary = results.reduce(addToSummary, emptySummary)
-  yield* Console.log(formatSummary(summary))
+  yield* Console.log(formatValidationSummary(summary))
   for (const v of results.filter((r) => !r.result.kept)) {
     yield* Console.log(`  rejected ${v.result.instance_id}: ${v.result.reason}: ${(v.result.detail.split("\n")[0] ?? "").slice(0, 200)}`)
   }
-  if (args.out !== undefined) yield* Console.log(`kept candidates appended to ${args.out}`)
+  if (args.out !== undefined) yield* Console.log(`wrote ${kept.length} kept candidates to ${args.out}`)
   const unfinished = results.filter((v) => unfinishedReasons.has(v.result.reason)).map((v) => v.result.instance_id)
   // A run with verdicts the next run will redo must not look finished (Nx would cache it, publish would find holes).
   if (unfinished.length > 0) return yield* new ValidationIncomplete({ instances: unfinished })
@@ -181,9 +178,22 @@ export class ValidationIncomplete extends Schema.TaggedError<ValidationIncomplet
   }
 }
 
-/** The layers of a run: DuckDB at `db` with the runner's tables, the Docker sandbox labelled with `runId`. */
-export const runnerLayer = (db: string, runId: string) =>
-  Layer.mergeAll(
-    Store.layer({ path: db, migrations: runnerMigrations }),
-    dockerSandboxLayer({ runId }),
-  ).pipe(Layer.provideMerge(DockerClientLive))
+/**
+ * The layers of a run: DuckDB at `db` with the runner's tables, the Docker sandbox labelled with `runId`, and the
+ * InstanceEnvironments service over the mirrors and specs of `environment`.
+ */
+export const runnerLayer = (db: string, runId: string, environment: EnvironmentArgs) => {
+  const sandbox = dockerSandboxLayer({ runId }).pipe(Layer.provide(DockerClientLive))
+  const environments = Layer.unwrapEffect(
+    Effect.map(loadSpecs(environment.specs), (specs) =>
+      instanceEnvironmentsLayer({
+        mirrors: mirrorLookup(environment.mirrors, environment.mirrorCache),
+        specs,
+        ...(environment.buildLogs === undefined ? {} : { build: { logDir: environment.buildLogs } }),
+        ...(environment.history === undefined ? {} : { history: environment.history }),
+      })),
+  )
+  return Layer.mergeAll(Store.layer({ path: db, migrations: runnerMigrations }), environments.pipe(Layer.provideMerge(sandbox))).pipe(
+    Layer.provideMerge(NodeContext.layer),
+  )
+}

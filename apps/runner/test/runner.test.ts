@@ -7,7 +7,7 @@ import { DockerClient, DockerClientLive } from "@swe-gym/sandbox"
 import { Effect, Fiber, Layer, Schedule, Schema } from "effect"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { type EvaluateArgs, runEvaluate, runnerLayer, runValidate } from "../src/pipelines.js"
 import { sampleExport, sampleInstances, specsDir } from "./sample-instances.js"
 
@@ -21,14 +21,17 @@ const writeInstances = (dir: string, instances: ReadonlyArray<TaskInstance>): st
   return file
 }
 
-const common = (dir: string) => ({
+const environment = (dir: string) => ({
   mirrors: sampleExport,
   mirrorCache: join(dir, "mirrors"),
   specs: specsDir,
   buildLogs: join(dir, "build-logs"),
 })
 
-const layer = (db: string, runId: string) => Layer.mergeAll(runnerLayer(db, runId), NodeContext.layer).pipe(Layer.orDie)
+const common = (_dir: string) => ({ specs: specsDir })
+
+const layer = (db: string, runId: string) =>
+  Layer.mergeAll(runnerLayer(db, runId, environment(dirname(db))), NodeContext.layer).pipe(Layer.orDie)
 
 const readJson = <A, I>(schema: Schema.Schema<A, I>, file: string): A => Schema.decodeUnknownSync(Schema.parseJson(schema))(readFileSync(file, "utf8"))
 
@@ -121,5 +124,23 @@ describe("runner validate", () => {
         expect([...(got?.FAIL_TO_PASS ?? [])].sort()).toEqual([...instance.FAIL_TO_PASS].sort())
         expect(got?.swe_gym?.image).toMatch(/@sha256:/)
       }
+    }), Long)
+
+  it.live("--out is rewritten whole from the run's verdicts (stored ones included), never appended: a re-run writes the same bytes", () =>
+    Effect.gen(function* () {
+      const dir = temp("swe-gym-runner-rewrite-")
+      const candidates = calc.map((i) => ({ ...i, FAIL_TO_PASS: [], PASS_TO_PASS: [] }))
+      const instances = writeInstances(dir, candidates)
+      const out = join(dir, "valid.jsonl")
+      const db = join(dir, "db.duckdb")
+      yield* runValidate({ ...common(dir), instances, out }).pipe(Effect.provide(layer(db, "rewrite-1")))
+      const first = readFileSync(out, "utf8")
+      expect(first.trim().split("\n")).toHaveLength(calc.length)
+      // What a killed earlier run could have left: lines of its own, a torn last line.
+      writeFileSync(out, `${first}${first}{"instance_id": "torn`)
+      const again = yield* runValidate({ ...common(dir), instances, out }).pipe(Effect.provide(layer(db, "rewrite-2")))
+      expect(again.every((v) => v.cached)).toBe(true)
+      expect(readFileSync(out, "utf8")).toBe(first)
+      expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([])
     }), Long)
 })

@@ -1,7 +1,7 @@
 // Durable JSONL appender: every record's line goes out whole in one write call (several lines may share one), so a
 // crash leaves at most one torn last line; fsync every `syncEvery` records, every `syncInterval`, and on close.
 import { FileSystem } from "@effect/platform"
-import { Duration, Effect, Either, ParseResult, Ref, Schedule, Schema, type Scope, Sink } from "effect"
+import { Duration, Effect, Either, ParseResult, Ref, Schedule, Schema, type Scope, Sink, Stream } from "effect"
 import { dirname } from "node:path"
 import { jsonlErrorFromPlatform, JsonlEncodeError, JsonlFileError, type JsonlError, type JsonlIoError } from "./jsonl-errors.js"
 import { formatFieldPath } from "./jsonl-rejects.js"
@@ -198,3 +198,22 @@ export const appendJsonl = <A, I, R>(
         Sink.mapEffect(() => Effect.zipRight(writer.sync, writer.written)),
       )),
   )
+
+/**
+ * Writes a whole JSONL file from a stream, replacing `path` only when every record is written (a temporary file next to
+ * it, synced, then renamed into place): a reader never sees a half-written file, and a crash leaves the old one.
+ */
+export const writeJsonlFile = <A, I, R, E, R2>(
+  path: string,
+  schema: Schema.Schema<A, I, R>,
+  records: Stream.Stream<A, E, R2>,
+): Effect.Effect<number, E | JsonlError | JsonlIoError, FileSystem.FileSystem | R | R2> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const temp = `${path}.tmp-${process.pid}`
+    const written = yield* Stream.run(records, appendJsonl(temp, schema, { syncEvery: 10_000 })).pipe(
+      Effect.onError(() => fs.remove(temp, { force: true }).pipe(Effect.ignore)),
+    )
+    yield* fs.rename(temp, path).pipe(Effect.mapError(jsonlErrorFromPlatform(path, "rename into place")))
+    return written
+  })

@@ -10,11 +10,9 @@
 // built here: they cost gigabytes each at scale, and preparing an instance from its environment image takes seconds.
 import { FileSystem, Path } from "@effect/platform"
 import type { EnvironmentSpec } from "@swe-gym/domain"
-import { DockerClient, Sandbox, baseImageTag, pythonBaseRecipe } from "@swe-gym/sandbox"
+import { Sandbox, baseImageTag, pythonBaseRecipe } from "@swe-gym/sandbox"
 import { Clock, Duration, Effect, Either, Option, Schema, Stream } from "effect"
-import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
-import { type Readable, Transform } from "node:stream"
 import { canonicalSpecJson, specHash } from "./environment-spec-files.js"
 
 /** Where the repository lives inside environment and instance containers (SWE-bench's convention). */
@@ -95,8 +93,6 @@ export interface EnvironmentBuildOptions {
 
 // ── tags ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
 
-const ImageInspect = Schema.Struct({ Id: Schema.String })
-
 /** The base image of a spec: its own `base_image`, else swe-gym's Python base image. */
 export const baseImageOf = (spec: EnvironmentSpec): string => spec.base_image ?? baseImageTag(pythonBaseRecipe)
 
@@ -111,80 +107,20 @@ export const environmentTag = (baseImageId: string, request: Omit<EnvironmentReq
   return `swe-gym/${name}:${version === "" ? "" : `${version}-`}${hash}`
 }
 
-const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
-/** The id of a local image, None when the engine has none of that name. */
+/** The id of a local image, None when the engine has none of that name; an engine failure as its message. */
 export const imageId = (image: string) =>
-  Effect.gen(function* () {
-    const { docker } = yield* DockerClient
-    const inspected = yield* Effect.tryPromise({ try: (): Promise<unknown> => docker.getImage(image).inspect(), catch: (e) => e }).pipe(
-      Effect.flatMap((raw) => Schema.decodeUnknown(ImageInspect)(raw)),
-      Effect.map((i) => Option.some(i.Id)),
-      Effect.catchAll((e) =>
-        typeof e === "object" && e !== null && "statusCode" in e && e.statusCode === 404
-          ? Effect.succeed(Option.none<string>())
-          : Effect.fail(reasonOf(e))),
-    )
-    return inspected
-  })
+  Effect.flatMap(Sandbox, (sandbox) => sandbox.imageId(image).pipe(Effect.mapError((e) => e.message)))
 
 // ── building ─────────────────────────────────────────────────────────────────────────────────────────────────────────
 
 const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
-
-/** A directory's content as the host's tar streams it. */
-interface DirectoryTar {
-  /** The archive, to stream into putArchive. */
-  readonly stream: Readable
-  /** Bytes tar has written so far. */
-  readonly bytes: () => number
-  /** Succeeds when tar exited with 0; fails with its reason otherwise (a tar that fails half-way still wrote a prefix). */
-  readonly done: Effect.Effect<void, string>
-}
-
-/**
- * The host's tar of a directory's content, streamed (a mirror of a large repository is a few hundred MB: never held in
- * memory); tar is killed when the scope closes before it finished. The sandbox's putArchive returns only once the engine
- * has extracted the whole stream, so the next exec sees every file.
- */
-const tarDirectory = (dir: string) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const child = spawn("tar", ["--numeric-owner", "-C", dir, "-c", "."], { stdio: ["ignore", "pipe", "pipe"] })
-      let errors = ""
-      let bytes = 0
-      child.stderr.on("data", (chunk: Buffer) => {
-        errors = (errors + chunk.toString("utf8")).slice(-4000)
-      })
-      const exited = new Promise<string | undefined>((resolve) => {
-        child.once("error", (e) => resolve(e.message))
-        child.once("close", (code) => resolve(code === 0 ? undefined : `tar exited with ${code}: ${errors.trim()}`))
-      })
-      const counting = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          bytes += chunk.length
-          callback(null, chunk)
-        },
-      })
-      const tar: DirectoryTar = {
-        stream: child.stdout.pipe(counting),
-        bytes: () => bytes,
-        done: Effect.flatMap(Effect.promise(() => exited), (reason) => (reason === undefined ? Effect.void : Effect.fail(reason))),
-      }
-      return { child, tar }
-    }),
-    ({ child }) =>
-      Effect.sync(() => {
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-      }),
-  ).pipe(Effect.map(({ tar }) => tar))
 
 /** Builds the image of `request` (or finds it by tag) and returns it with its id. */
 export const ensureEnvironmentImage = Effect.fn("harness.ensureEnvironmentImage")(function* (
   request: EnvironmentRequest,
   options: EnvironmentBuildOptions = {},
 ) {
-  const { docker } = yield* DockerClient
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const baseImage = baseImageOf(request.spec)
@@ -272,18 +208,11 @@ export const ensureEnvironmentImage = Effect.fn("harness.ensureEnvironmentImage"
           "Check the Debian package names in apt_packages (`apt-cache search python3-<name>`) and that the build can reach the Debian mirror.",
         )
       }
-      yield* step("mkdir mirror", "mkdir -p /tmp/swe-gym-mirror.git", "")
       yield* log(`\n## copy mirror ${request.mirror}\n`)
-      const copied = yield* Effect.scoped(Effect.gen(function* () {
-        const tar = yield* tarDirectory(request.mirror)
-        const put = yield* Effect.either(container.putArchive(tar.stream, "/tmp/swe-gym-mirror.git"))
-        // When tar failed half-way, the engine saw a cut archive: tar's own reason says more than the engine's.
-        const made = yield* Effect.either(Either.isLeft(put) ? Effect.timeoutFail(tar.done, { duration: "2 seconds", onTimeout: () => "" }) : tar.done)
-        if (Either.isLeft(made) && made.left !== "") return Either.left({ reason: made.left, hint: `Check that ${request.mirror} is a readable directory.` })
-        if (Either.isLeft(put)) return Either.left({ reason: put.left.message, hint: `Check that ${request.mirror} is a readable bare repository.` })
-        return Either.right(tar.bytes())
-      }))
-      if (Either.isLeft(copied)) return yield* failed(tag, logFile, "copy mirror", copied.left.reason, copied.left.hint)
+      const copied = yield* Effect.either(container.copyDirectory(request.mirror, "/tmp/swe-gym-mirror.git"))
+      if (Either.isLeft(copied)) {
+        return yield* failed(tag, logFile, "copy mirror", copied.left.message, `Check that ${request.mirror} is a readable bare repository.`)
+      }
       yield* log(`[${copied.right} bytes]\n`)
       yield* step(
         "clone",
@@ -312,10 +241,9 @@ export const ensureEnvironmentImage = Effect.fn("harness.ensureEnvironmentImage"
       ]
       const colon = tag.lastIndexOf(":")
       yield* log(`\n## commit ${tag}\n`)
-      yield* Effect.tryPromise({
-        try: () => docker.getContainer(container.id).commit({ repo: tag.slice(0, colon), tag: tag.slice(colon + 1), changes, pause: true }),
-        catch: reasonOf,
-      }).pipe(Effect.catchAll((reason) => failed(tag, logFile, "commit", reason, "Check the engine's free disk space.")))
+      yield* container.commit({ repo: tag.slice(0, colon), tag: tag.slice(colon + 1), changes }).pipe(
+        Effect.catchAll((e) => failed(tag, logFile, "commit", e.message, "Check the engine's free disk space.")),
+      )
     }),
   )
   const id = yield* imageId(tag).pipe(Effect.catchAll((reason) => failed(tag, logFile, "inspect built image", reason, "Check the Docker engine.")))
@@ -339,7 +267,7 @@ export type EnvironmentBuildOutcome = Either.Either<EnvironmentImage, Environmen
 export interface EnvironmentImages {
   readonly ensure: (
     request: EnvironmentRequest,
-  ) => Effect.Effect<EnvironmentImage, EnvironmentBuildFailed, DockerClient | Sandbox | FileSystem.FileSystem | Path.Path>
+  ) => Effect.Effect<EnvironmentImage, EnvironmentBuildFailed, Sandbox | FileSystem.FileSystem | Path.Path>
 }
 
 /**

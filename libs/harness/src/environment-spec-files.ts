@@ -3,7 +3,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { EnvironmentSpec } from "@swe-gym/domain"
 import { Effect, ParseResult, Schema } from "effect"
-import { spawn } from "node:child_process"
+import { runGitDir } from "@swe-gym/git"
 import { createHash } from "node:crypto"
 
 // ── errors ───────────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -188,19 +188,7 @@ export const guessSpec = (repo: string, tree: RepositoryTree, dependencies: Depe
 // ── reading a tree from a bare mirror ────────────────────────────────────────────────────────────────────────────────
 
 const git = (mirror: string, args: ReadonlyArray<string>) =>
-  Effect.async<string, string>((resume) => {
-    const child = spawn("git", ["--git-dir", mirror, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-    const out: Array<Buffer> = []
-    let err = ""
-    child.stdout.on("data", (c: Buffer) => out.push(c))
-    child.stderr.on("data", (c: Buffer) => {
-      err = (err + c.toString("utf8")).slice(-2000)
-    })
-    child.on("error", (e) => resume(Effect.fail(e.message)))
-    child.on("close", (code) =>
-      resume(code === 0 ? Effect.succeed(Buffer.concat(out).toString("utf8")) : Effect.fail(err.trim() || `git exited with ${code}`)))
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+  runGitDir(mirror, args).pipe(Effect.mapError((e) => e.stderr.trim() || e.message))
 
 // Files a guess reads: config files at the root and test files (for their imports).
 const wanted = (p: string): boolean =>

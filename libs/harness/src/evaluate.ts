@@ -5,21 +5,11 @@
 // (EvaluationOutcome) with its reason. Infrastructure faults (engine error, image missing, container died) are retried
 // with backoff and, if they persist, end as infrastructure_failure. Results are stored under a content key, so an
 // identical prediction is answered from the store and a changed one re-runs, whatever the run is called.
-import type { FileSystem, Path } from "@effect/platform"
-import type { EnvironmentSpec, Prediction, TaskInstance } from "@swe-gym/domain"
-import type { ContainerLimits, DockerClient, Sandbox } from "@swe-gym/sandbox"
-import type { Store } from "@swe-gym/store"
-import { Clock, Console, type Duration, Effect, Exit, Option, Ref, Schedule, Stream } from "effect"
+import type { Prediction, TaskInstance } from "@swe-gym/domain"
+import { isStoreError, type Store, type StoreError } from "@swe-gym/store"
+import { Clock, type Duration, Effect, Exit, Option, Ref, Schedule, Stream } from "effect"
 import { availableParallelism } from "node:os"
-import {
-  type EnvironmentBuildFailed,
-  type EnvironmentBuildOptions,
-  type EnvironmentImage,
-  type EnvironmentImages,
-  makeEnvironmentImages,
-  RepoDir,
-} from "./environment-image.js"
-import { canonicalSpecJson, type DependencyInstall, resolveSpec, specHash } from "./environment-spec-files.js"
+import { type EnvironmentImage, RepoDir } from "./environment-image.js"
 import {
   addEvaluation,
   type AttemptFacts,
@@ -28,41 +18,30 @@ import {
   type EvaluationResult,
   type EvaluationSummary,
   evaluationKey,
-  formatEvaluationSummary,
   isEmptyPatch,
   sha256Hex,
 } from "./evaluation-result.js"
 import { findEvaluation, isStorableResult, recordRunResult, saveEvaluation, type StoredEvaluation } from "./evaluation-store.js"
 import { gradeLog } from "./grading.js"
-import { prepareInstance } from "./instance-container.js"
+import { type EnvironmentUnavailable, InstanceEnvironments, isInfrastructureFault } from "./instance-environments.js"
 import { applyPatch, patchPaths, patchTargetFiles } from "./patch-apply.js"
 import { runTests, testFilesToRun } from "./test-run.js"
-import { setupCommitOf } from "./validate.js"
 
-/** Options of the evaluate stage. */
+/** Options of the evaluate stage (environments come from the InstanceEnvironments service). */
 export interface EvaluateOptions {
   /** The run's name: results are recorded under it (never looked up by it). */
   readonly runId: string
-  /** The bare mirror of a repository on this machine (environment images are built from it when missing). */
-  readonly mirrorFor: (repo: string) => Effect.Effect<string, { readonly message: string }>
-  /** Written environment specs (loadSpecs); a repository without one gets a guessed spec. */
-  readonly specs?: ReadonlyArray<EnvironmentSpec>
-  readonly dependencies?: DependencyInstall
   /** Predictions evaluated at once (default: the number of CPU cores). */
   readonly concurrency?: number
   /** Test-run timeout in seconds (default: the spec's timeouts.test_seconds). */
   readonly timeoutSeconds?: number
   /** Bytes of test output kept (default 4 MiB, head and tail). */
   readonly maxOutputBytes?: number
-  readonly build?: EnvironmentBuildOptions
-  readonly limits?: Partial<ContainerLimits>
   /** Retries after an infrastructure fault (default 3), exponential backoff from `retryBase` (default 1 second). */
   readonly retries?: number
   readonly retryBase?: Duration.DurationInput
-  /** Progress lines and the closing summary on stderr (default true). */
-  readonly progress?: boolean
-  /** Environment images shared with another stage of the same process (default: made per stream). */
-  readonly images?: EnvironmentImages
+  /** Receives each result, each rejected prediction and the closing summary as they happen (the app renders them). */
+  readonly onProgress?: (event: EvaluationEvent) => Effect.Effect<void>
 }
 
 /** One prediction's outcome: its result and the evidence files' contents. */
@@ -74,6 +53,10 @@ export interface Evaluated {
   readonly patch: string
   /** Answered from the store (no container ran). */
   readonly cached: boolean
+  /** The environment failure behind an infrastructure_failure, if that was it. */
+  readonly environmentFailure?: EnvironmentUnavailable
+  /** The image the result was graded on when it is not the one the instance was validated on (a moved tag). */
+  readonly imageChangedFrom?: string
 }
 
 /** A prediction that could not be evaluated: no such instance, or a second prediction for the same instance. */
@@ -87,10 +70,11 @@ export interface PredictionRejected {
 /** An element of the evaluate stage's output. */
 export type EvaluationRecord = Evaluated | PredictionRejected
 
-const Infrastructure = new Set(["EngineError", "ContainerDied", "ImageNotFound", "ExecTimeout", "InvalidPath", "FileNotFound"])
-
-/** Whether an error is an infrastructure fault worth retrying (engine, container, image), not a fact about the patch. */
-export const isInfrastructureFault = (e: { readonly _tag: string }): boolean => Infrastructure.has(e._tag)
+/** What the evaluate stage reports while it runs. */
+export type EvaluationEvent =
+  | { readonly _tag: "PredictionEvaluated"; readonly evaluated: Evaluated; readonly summary: EvaluationSummary }
+  | { readonly _tag: "PredictionRejected"; readonly rejected: PredictionRejected; readonly summary: EvaluationSummary }
+  | { readonly _tag: "EvaluationFinished"; readonly runId: string; readonly summary: EvaluationSummary; readonly seconds: number; readonly interrupted: boolean }
 
 const head = (text: string, chars: number): string => (text.length <= chars ? text : `${text.slice(0, chars)}…`)
 const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
@@ -110,6 +94,8 @@ export const restoreTestFilesScript = (baseCommit: string, files: ReadonlyArray<
 
 /** The outcome of one attempt in a container: the facts, the log to keep, and the apply method. */
 interface Attempt {
+  /** The image the tests ran on (absent when they did not run). */
+  readonly image?: EnvironmentImage
   readonly facts: AttemptFacts
   readonly testOutput: string
   readonly exitCode: number | null
@@ -122,16 +108,14 @@ interface Attempt {
 const attemptOnce = (
   instance: TaskInstance,
   patch: string,
-  image: EnvironmentImage,
   options: EvaluateOptions,
   timeoutSeconds: number,
 ) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const prepared = yield* prepareInstance(instance, image, {
-        labels: { "swe-gym.eval.run": options.runId },
-        ...(options.limits === undefined ? {} : { limits: options.limits }),
-      })
+      const environments = yield* InstanceEnvironments
+      const prepared = yield* environments.prepare(instance, { labels: { "swe-gym.eval.run": options.runId } })
+      const image = prepared.image
       const container = prepared.container
       const model = yield* applyPatch(container, patch)
       const applyLog = `>>> model patch\n${model.log}`
@@ -188,28 +172,24 @@ const attemptOnce = (
         timedOut: run.timedOut,
         outputTruncated: run.outputTruncated,
         applyMethod: model.method,
+        image,
       } satisfies Attempt
     }),
   )
 
-/** Environment images with failed builds remembered for the run (one failed build is not retried per instance). */
-const rememberingFailures = (images: EnvironmentImages) => {
-  const failed = new Map<string, EnvironmentBuildFailed>()
-  return (request: Parameters<EnvironmentImages["ensure"]>[0]) => {
-    const key = `${request.repo}\0${request.version}\0${request.setupCommit}\0${canonicalSpecJson(request.spec)}`
-    const known = failed.get(key)
-    if (known !== undefined) return Effect.fail(known)
-    return images.ensure(request).pipe(Effect.tapError((e) => Effect.sync(() => failed.set(key, e))))
-  }
-}
+/** Store writes that fail are retried (a locked or busy database) before the stage fails. */
+const storeRetries = Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
 
-/** Evaluates one prediction of a known instance; never fails: every problem ends in a class with its reason. */
+/**
+ * Evaluates one prediction of a known instance. Every problem with the patch or the environment ends in a class with
+ * its reason; the only failure is a result that cannot be stored (after retries).
+ */
 export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
   prediction: Prediction,
   instance: TaskInstance,
   options: EvaluateOptions,
-  ensureImage: EnvironmentImages["ensure"],
 ) {
+  const environments = yield* InstanceEnvironments
   const patch = prediction.model_patch
   const patchSha256 = sha256Hex(patch)
   const started = yield* Clock.currentTimeMillis
@@ -247,17 +227,13 @@ export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
     })
   const store = (evaluated: Evaluated) =>
     Effect.gen(function* () {
-      if (isStorableResult(evaluated.result)) {
-        yield* saveEvaluation(evaluated.result, evaluated.testOutput).pipe(
-          Effect.catchAll((e) => Console.error(`[evaluate] ${instance.instance_id}: could not store the result: ${e.message}`)),
-        )
-      }
+      if (isStorableResult(evaluated.result)) yield* saveEvaluation(evaluated.result, evaluated.testOutput).pipe(Effect.retry(storeRetries))
       return evaluated
     })
   const fromStore = (key: string) =>
     findEvaluation(key).pipe(
-      Effect.orElseSucceed(() => Option.none<StoredEvaluation>()),
-      Effect.map(Option.map((stored): Evaluated => ({
+      Effect.retry(storeRetries),
+      Effect.map(Option.map((stored: StoredEvaluation): Evaluated => ({
         _tag: "Evaluated",
         result: { ...stored.result, model_name_or_path: prediction.model_name_or_path },
         testOutput: stored.testOutput,
@@ -271,31 +247,21 @@ export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
     return yield* finish({ _tag: "EmptyPatch" }, { key, attempts: 0 }, "")
   }
 
-  const unkeyed = `unkeyed:${instance.instance_id}:${patchSha256}`
-  const infra = (reason: string, fields: { key: string; image?: string; spec_hash?: string; attempts: number }) =>
-    finish({ _tag: "InfrastructureFailure", reason }, fields, reason)
-
-  const mirror = yield* Effect.either(options.mirrorFor(instance.repo))
-  if (mirror._tag === "Left") return yield* infra(`no mirror of ${instance.repo}: ${mirror.left.message}`, { key: unkeyed, attempts: 0 })
-  const setupCommit = setupCommitOf(instance)
-  const spec = yield* Effect.either(resolveSpec(options.specs ?? [], mirror.right, instance.repo, instance.version, setupCommit, options.dependencies ?? "apt"))
-  if (spec._tag === "Left") return yield* infra(`no environment spec: ${spec.left.message}`, { key: unkeyed, attempts: 0 })
-  const timeoutSeconds = options.timeoutSeconds ?? spec.right.timeouts.test_seconds
-  const hash = specHash(spec.right)
-  const request = { repo: instance.repo, version: instance.version, setupCommit, spec: spec.right, mirror: mirror.right }
-
-  // The image is ensured in every attempt: one that vanished between attempts is built again.
+  // The image is had in every attempt: one that vanished between attempts is built again.
   const attempts = yield* Ref.make(0)
   const lastImage = yield* Ref.make<EnvironmentImage | undefined>(undefined)
+  const timeoutOf = (image: EnvironmentImage) => options.timeoutSeconds ?? image.spec.timeouts.test_seconds
+  const keyOf = (image: EnvironmentImage) => evaluationKey({ instance, patchSha256, imageId: image.id, specHash: image.specHash, timeoutSeconds: timeoutOf(image) })
   const attempt = Effect.gen(function* () {
     yield* Ref.update(attempts, (n) => n + 1)
-    const image = yield* ensureImage(request)
+    const image = yield* environments.imageFor(instance)
     yield* Ref.set(lastImage, image)
-    const key = evaluationKey({ instance, patchSha256, imageId: image.id, specHash: hash, timeoutSeconds })
-    const stored = yield* fromStore(key)
+    const stored = yield* fromStore(keyOf(image))
     if (Option.isSome(stored)) return { _tag: "Stored", evaluated: stored.value } as const
-    const ran = yield* attemptOnce(instance, patch, image, options, timeoutSeconds)
-    return { _tag: "Ran", ran, image, key } as const
+    const ran = yield* attemptOnce(instance, patch, options, timeoutOf(image))
+    // The key is the image the tests ran on (the same one, unless it was rebuilt in between).
+    const on = ran.image ?? image
+    return { _tag: "Ran", ran, image: on, key: keyOf(on) } as const
   })
   const schedule = Schedule.exponential(options.retryBase ?? "1 second").pipe(
     Schedule.jittered,
@@ -306,22 +272,23 @@ export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
   const image = yield* Ref.get(lastImage)
   if (outcome._tag === "Left") {
     const e = outcome.left
-    const key = image === undefined ? unkeyed : evaluationKey({ instance, patchSha256, imageId: image.id, specHash: hash, timeoutSeconds })
+    if (isStoreError(e)) return yield* Effect.fail(e)
+    const key = image === undefined ? `unkeyed:${instance.instance_id}:${patchSha256}` : keyOf(image)
     const retried = isInfrastructureFault(e) ? ` (after ${tries} attempts)` : ""
-    if (e._tag === "HistoryLeak") yield* Console.error(`[evaluate] ${instance.instance_id}: HISTORY LEAK: ${e.message}`)
-    return yield* infra(`${e._tag}: ${e.message}${retried}`, {
+    const reason = `${e._tag}: ${e.message}${retried}`
+    const failed = yield* finish({ _tag: "InfrastructureFailure", reason }, {
       key,
       attempts: tries,
-      spec_hash: hash,
-      ...(image === undefined ? {} : { image: image.reference }),
-    })
+      ...(image === undefined ? {} : { image: image.reference, spec_hash: image.specHash }),
+    }, reason)
+    return e._tag === "EnvironmentUnavailable" ? { ...failed, environmentFailure: e } : failed
   }
   if (outcome.right._tag === "Stored") return outcome.right.evaluated
   const { ran, key } = outcome.right
   const evaluated = yield* finish(ran.facts, {
     key,
     image: outcome.right.image.reference,
-    spec_hash: hash,
+    spec_hash: outcome.right.image.specHash,
     attempts: tries,
     exitCode: ran.exitCode,
     timedOut: ran.timedOut,
@@ -332,8 +299,7 @@ export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
   const validatedOn = instance.swe_gym?.image
   if (validatedOn !== undefined && validatedOn !== outcome.right.image.reference) {
     const note = `; the environment image is not the one the instance was validated on (${validatedOn})`
-    yield* Console.error(`[evaluate] ${instance.instance_id}: evaluated on ${outcome.right.image.reference}, validated on ${validatedOn}`)
-    return yield* store({ ...evaluated, result: { ...evaluated.result, reason: `${evaluated.result.reason}${note}` } })
+    return yield* store({ ...evaluated, result: { ...evaluated.result, reason: `${evaluated.result.reason}${note}` }, imageChangedFrom: validatedOn })
   }
   return yield* store(evaluated)
 })
@@ -341,39 +307,34 @@ export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
 /**
  * The evaluate stage: predictions to results, `concurrency` at a time against the given task instances. Containers are
  * removed when a prediction ends or the stream is interrupted; each result is stored and recorded under the run as it
- * completes. Progress and a closing summary go to stderr.
+ * completes. Reports each result and the closing summary through `onProgress`; fails only when a result cannot be stored.
  */
 export const evaluate = (instances: ReadonlyArray<TaskInstance>, options: EvaluateOptions) =>
 <E, R>(
   predictions: Stream.Stream<Prediction, E, R>,
-): Stream.Stream<EvaluationRecord, E, R | Sandbox | DockerClient | Store | FileSystem.FileSystem | Path.Path> =>
+): Stream.Stream<EvaluationRecord, E | StoreError, R | InstanceEnvironments | Store> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
       const byId = new Map(instances.map((i) => [i.instance_id, i]))
-      const images = options.images ?? (yield* makeEnvironmentImages(options.build))
-      const ensureImage = rememberingFailures(images)
       const seen = new Set<string>()
       const summary = yield* Ref.make<EvaluationSummary>(emptyEvaluationSummary)
-      const progress = options.progress ?? true
+      const report = options.onProgress ?? (() => Effect.void)
       const t0 = yield* Clock.currentTimeMillis
-      if (progress) {
-        yield* Effect.addFinalizer((exit) =>
-          Effect.gen(function* () {
-            const s = yield* Ref.get(summary)
-            const seconds = ((yield* Clock.currentTimeMillis) - t0) / 1000
-            const stopped = Exit.isInterrupted(exit) ? " (interrupted: the finished instances are stored; run again to do the rest)" : ""
-            yield* Console.error(`[evaluate] ${options.runId}: ${formatEvaluationSummary(s)} in ${seconds.toFixed(1)} s${stopped}`)
-          }))
-      }
+      yield* Effect.addFinalizer((exit) =>
+        Effect.gen(function* () {
+          const seconds = ((yield* Clock.currentTimeMillis) - t0) / 1000
+          yield* report({ _tag: "EvaluationFinished", runId: options.runId, summary: yield* Ref.get(summary), seconds, interrupted: Exit.isInterrupted(exit) })
+        }))
       const reject = (prediction: Prediction, reason: PredictionRejected["reason"], detail: string) =>
         Effect.gen(function* () {
-          yield* Ref.update(summary, (s) => ({ ...s, rejected: s.rejected + 1 }))
-          if (progress) yield* Console.error(`[evaluate] ${prediction.instance_id}: not evaluated: ${detail}`)
-          return { _tag: "PredictionRejected", prediction, reason, detail } satisfies PredictionRejected
+          const rejected = { _tag: "PredictionRejected", prediction, reason, detail } satisfies PredictionRejected
+          const s = yield* Ref.updateAndGet(summary, (x) => ({ ...x, rejected: x.rejected + 1 }))
+          yield* report({ _tag: "PredictionRejected", rejected, summary: s })
+          return rejected
         })
       return predictions.pipe(
         Stream.mapEffect(
-          (prediction): Effect.Effect<EvaluationRecord, never, Sandbox | DockerClient | Store | FileSystem.FileSystem | Path.Path> => {
+          (prediction): Effect.Effect<EvaluationRecord, StoreError, InstanceEnvironments | Store> => {
             const instance = byId.get(prediction.instance_id)
             if (instance === undefined) {
               return reject(prediction, "unknown_instance", `no task instance ${prediction.instance_id} in the instances file`)
@@ -384,17 +345,10 @@ export const evaluate = (instances: ReadonlyArray<TaskInstance>, options: Evalua
             }
             seen.add(seenKey)
             return Effect.gen(function* () {
-              const evaluated = yield* evaluateOne(prediction, instance, options, ensureImage)
-              yield* recordRunResult(options.runId, evaluated.result, evaluated.cached).pipe(
-                Effect.catchAll((e) => Console.error(`[evaluate] ${instance.instance_id}: could not record the result under run ${options.runId}: ${e.message}`)),
-              )
+              const evaluated = yield* evaluateOne(prediction, instance, options)
+              yield* recordRunResult(options.runId, evaluated.result, evaluated.cached).pipe(Effect.retry(storeRetries))
               const s = yield* Ref.updateAndGet(summary, (x) => addEvaluation(x, evaluated.result, evaluated.cached))
-              if (progress) {
-                const r = evaluated.result
-                const seconds = (r.duration_ms / 1000).toFixed(1)
-                const detail = r.outcome === "resolved" || r.outcome === "empty_patch" ? "" : `: ${head(r.reason.split("\n")[0] ?? "", 240)}`
-                yield* Console.error(`[evaluate] ${s.total} ${r.instance_id}: ${r.outcome}${evaluated.cached ? " (stored)" : ""} ${seconds} s${detail}`)
-              }
+              yield* report({ _tag: "PredictionEvaluated", evaluated, summary: s })
               return evaluated
             })
           },

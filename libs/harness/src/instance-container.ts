@@ -1,12 +1,17 @@
 // A task instance's container: a fresh container of its environment image, the repository checked out at base_commit,
 // and every trace of later history removed and then checked for (an agent must not find the fix in `git log --all`).
 //
-// The purge does not trust `git gc` alone: it clones /testbed's base commit into a new bare repository with
-// `git clone --no-local --single-branch --no-tags`, which copies only the objects reachable from that one commit, and puts
-// that repository in place of /testbed/.git (the work tree, with whatever the install step built in it, stays). The check
-// then asks git itself, in the prepared container, whether anything later is still reachable or present.
+// The purge does not trust `git gc` alone: it replaces /testbed/.git by a new repository cloned from base only, which
+// holds just the objects reachable from that one commit; the work tree, with whatever the install step built in it,
+// stays. Two history modes:
+// - "base-only" (the default): a depth-1 clone. The repository holds base_commit (same sha, message and tree) and no
+//   parent: `git log` shows one commit, `git diff`/`git status`/`git stash` work, `git show HEAD~1` does not. Costs about
+//   what a `git archive` of the base tree costs, whatever the length of the history.
+// - "full": a single-branch clone of base, so every ancestor of base is there (`git log`, `git blame` back to the first
+//   commit) and nothing after it. Costs a repack of the history up to base: tens of seconds on Django or sympy.
+// The check then asks git itself, in the prepared container, whether anything later is still reachable or present.
 import { type Container, type ContainerDied, type ContainerLimits, type EngineError, type ExecTimeout, type ImageNotFound, Sandbox } from "@swe-gym/sandbox"
-import type { TaskInstance } from "@swe-gym/domain"
+import type { EnvironmentSpec, TaskInstance } from "@swe-gym/domain"
 import { Duration, Effect, Schema } from "effect"
 import { type EnvironmentImage, RepoDir } from "./environment-image.js"
 
@@ -65,12 +70,24 @@ export type PrepareError = BaseCommitMissing | PrepareFailed | HistoryLeak | Ima
 /** Whether a string is a commit sha (the scripts put it in single quotes, so nothing else may reach them). */
 export const isCommitSha = (s: string): boolean => /^[0-9a-f]{7,40}$/.test(s)
 
+/** How much of the history up to base_commit a prepared repository keeps (see the top of this file). */
+export type HistoryMode = "base-only" | "full"
+
+/** The default history mode: base-only (what an agent needs, at the cost of a checkout). */
+export const DefaultHistoryMode: HistoryMode = "base-only"
+
 /**
  * Shell script: check out base, write the commits not reachable from it to /tmp/swe-gym-later (for the check), replace
- * .git by a single-branch clone of base, drop caches that could hold later code (__pycache__), rebuild the index.
+ * .git by a clone of base (depth 1 or its whole ancestry, by `mode`), drop caches that could hold later code
+ * (__pycache__), rebuild the index.
  */
-export const purgeScript = (baseCommit: string): string => {
+export const purgeScript = (baseCommit: string, mode: HistoryMode = DefaultHistoryMode): string => {
   const base = baseCommit
+  // Depth needs the file:// transport (a local path clone ignores it); pack.window=0: the objects of one tree are
+  // packed as they are, without a delta search that costs more than it saves inside a throwaway container.
+  const clone = mode === "base-only"
+    ? `git -c pack.window=0 clone -q --bare --depth 1 --single-branch --no-tags --branch swe-gym-base file://${RepoDir} /tmp/swe-gym-purged.git`
+    : `git clone -q --bare --no-local --single-branch --no-tags --branch swe-gym-base ${RepoDir} /tmp/swe-gym-purged.git`
   return `set -eu
 cd ${RepoDir}
 if ! git cat-file -e '${base}^{commit}' 2>/dev/null; then echo "swe-gym: base commit missing"; exit 3; fi
@@ -79,7 +96,7 @@ git checkout -q -f --detach '${base}'
 git clean -q -fd
 git update-ref refs/heads/swe-gym-base '${base}'
 rm -rf /tmp/swe-gym-purged.git
-git clone -q --bare --no-local --single-branch --no-tags --branch swe-gym-base ${RepoDir} /tmp/swe-gym-purged.git
+${clone}
 rm -rf ${RepoDir}/.git
 mv /tmp/swe-gym-purged.git ${RepoDir}/.git
 git config --unset core.bare || true
@@ -90,7 +107,6 @@ git symbolic-ref HEAD refs/heads/${InstanceBranch}
 rm -rf .git/logs .git/FETCH_HEAD .git/ORIG_HEAD .git/packed-refs.lock .git/objects/info/commit-graph .git/objects/info/commit-graphs
 git reset -q
 git reflog expire --expire=now --all
-git gc -q --prune=now
 find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 echo "swe-gym: prepared at $(git rev-parse HEAD)"
 `
@@ -158,16 +174,24 @@ export const parseCheckOutput = (output: string): ReadonlyArray<HistoryFinding> 
 /** Options of prepareInstance. */
 export interface PrepareOptions {
   readonly limits?: Partial<ContainerLimits>
-  /** Time allowed for the purge (a large repository's clone and gc take a while); default 10 minutes. */
+  /** Time allowed for the purge (a large repository's clone takes a while in "full" mode); default 10 minutes. */
   readonly timeoutSeconds?: number
+  /** How much history up to base the repository keeps (default "base-only"). */
+  readonly history?: HistoryMode
   readonly labels?: Readonly<Record<string, string>>
 }
 
 /** A container ready for an instance: /testbed at base_commit with no later history. */
 export interface PreparedInstance {
   readonly container: Container
+  /** Where the repository is in the container (/testbed). */
   readonly repoDir: string
+  readonly baseCommit: string
+  /** The environment image; `image.reference` is `tag@sha256:…`. */
   readonly image: EnvironmentImage
+  readonly spec: EnvironmentSpec
+  readonly specHash: string
+  readonly history: HistoryMode
 }
 
 /** Checks that the repository in `container` holds nothing later than `baseCommit`; fails with HistoryLeak if it does. */
@@ -212,7 +236,7 @@ export const prepareInstance = Effect.fn("harness.prepareInstance")(function* (
     env: { ...image.spec.env },
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   })
-  const purge = yield* container.exec(["sh", "-c", purgeScript(instance.base_commit)], { timeout: Duration.seconds(options.timeoutSeconds ?? 600) })
+  const purge = yield* container.exec(["sh", "-c", purgeScript(instance.base_commit, options.history ?? DefaultHistoryMode)], { timeout: Duration.seconds(options.timeoutSeconds ?? 600) })
   if (purge.exitCode === 3) {
     return yield* new BaseCommitMissing({
       instance_id: instance.instance_id,
@@ -231,5 +255,13 @@ export const prepareInstance = Effect.fn("harness.prepareInstance")(function* (
     })
   }
   yield* checkHistory(container, instance.instance_id, instance.base_commit)
-  return { container, repoDir: RepoDir, image } satisfies PreparedInstance
+  return {
+    container,
+    repoDir: RepoDir,
+    baseCommit: instance.base_commit,
+    image,
+    spec: image.spec,
+    specHash: image.specHash,
+    history: options.history ?? DefaultHistoryMode,
+  } satisfies PreparedInstance
 })

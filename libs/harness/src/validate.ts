@@ -3,29 +3,20 @@
 // again (`afterRuns` times), and derive FAIL_TO_PASS / PASS_TO_PASS with flaky, unstable and broken tests set apart.
 // A candidate is kept iff FAIL_TO_PASS is not empty and the gold patch breaks no test (unless `keepBreaking`).
 // Verdicts are stored under a hash of their inputs; infrastructure faults are retried, then reported as their own reason.
-import type { FileSystem, Path } from "@effect/platform"
 import type { EnvironmentSpec, TaskInstance, ValidationReason, ValidationResult, ValidationRun } from "@swe-gym/domain"
-import type { ContainerLimits, DockerClient, Sandbox } from "@swe-gym/sandbox"
-import type { Store } from "@swe-gym/store"
-import { Clock, Console, Duration, Effect, Option, Ref, Schedule, Stream } from "effect"
+import type { Store, StoreError } from "@swe-gym/store"
+import { Clock, type Duration, Effect, Exit, Option, Ref, Schedule, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { availableParallelism } from "node:os"
-import { type EnvironmentBuildOptions, type EnvironmentImage, type EnvironmentImages, makeEnvironmentImages } from "./environment-image.js"
-import { canonicalSpecJson, type DependencyInstall, resolveSpec, specHash } from "./environment-spec-files.js"
+import { canonicalSpecJson, specHash } from "./environment-spec-files.js"
 import { deriveLabels, type DerivedLabels } from "./grading.js"
-import { prepareInstance } from "./instance-container.js"
+import { type EnvironmentUnavailable, InstanceEnvironments, isInfrastructureFault } from "./instance-environments.js"
 import { applyPatch, patchTargetFiles } from "./patch-apply.js"
 import { runTests, testFilesToRun, type TestRun } from "./test-run.js"
 import { findValidation, isFinalVerdict, saveValidation } from "./validation-store.js"
 
-/** Options of the validate stage. */
+/** Options of the validate stage (environments come from the InstanceEnvironments service). */
 export interface ValidateOptions {
-  /** The bare mirror of a repository on this machine (e.g. mining's `mirror` of an export directory). */
-  readonly mirrorFor: (repo: string) => Effect.Effect<string, { readonly message: string }>
-  /** Written environment specs (loadSpecs); a repository without one gets a guessed spec. */
-  readonly specs?: ReadonlyArray<EnvironmentSpec>
-  /** How a guessed spec installs declared dependencies (default "apt": Debian packages). */
-  readonly dependencies?: DependencyInstall
   /** Candidates validated at once (default: the number of CPU cores). */
   readonly concurrency?: number
   /** Runs with only the test patch applied (default 2: an id seen in one run only is unstable, not broken). */
@@ -34,22 +25,32 @@ export interface ValidateOptions {
   readonly afterRuns?: number
   /** Keep candidates whose gold patch breaks tests that passed before (default false: rejected). */
   readonly keepBreaking?: boolean
-  readonly build?: EnvironmentBuildOptions
-  readonly limits?: Partial<ContainerLimits>
   /** Retries of a candidate after an infrastructure fault (default 3, exponential from 1 second). */
   readonly retries?: number
   readonly retryBase?: Duration.DurationInput
-  /** Progress lines and the closing summary on stderr (default true). */
-  readonly progress?: boolean
   /** Characters of each run's log kept in its ValidationRun (default 4000). */
   readonly logTailChars?: number
+  /** Receives each verdict and the closing summary as they happen (the app renders them). */
+  readonly onProgress?: (event: ValidationEvent) => Effect.Effect<void>
 }
 
-/** A result of the stage: the verdict, and whether it came from the store. */
+/** A result of the stage: the verdict, whether it came from the store, and the environment failure behind it, if any. */
 export interface Validated {
   readonly result: ValidationResult
   readonly cached: boolean
+  readonly environmentFailure?: EnvironmentUnavailable
 }
+
+/** What the validate stage reports while it runs. */
+export type ValidationEvent =
+  | {
+    readonly _tag: "CandidateValidated"
+    readonly validated: Validated
+    /** Wall time of this candidate (0 when answered from the store). */
+    readonly seconds: number
+    readonly summary: ValidationSummary
+  }
+  | { readonly _tag: "ValidationFinished"; readonly summary: ValidationSummary; readonly seconds: number; readonly interrupted: boolean }
 
 // ── pure parts ───────────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -67,10 +68,6 @@ export const assignSetupCommits = (instances: ReadonlyArray<TaskInstance>): Read
   return instances.map((i) =>
     i.environment_setup_commit !== "" ? i : { ...i, environment_setup_commit: newest.get(`${i.repo}\0${i.version}`)?.base_commit ?? i.base_commit })
 }
-
-/** The commit an instance's environment is built at: environment_setup_commit, else its own base commit. */
-export const setupCommitOf = (instance: TaskInstance): string =>
-  instance.environment_setup_commit === "" ? instance.base_commit : instance.environment_setup_commit
 
 /** The hash of everything a verdict depends on: the instance's fields, the spec, the image id and the run counts. */
 export const validationKey = (
@@ -136,8 +133,8 @@ export const addToSummary = (summary: ValidationSummary, validated: Validated): 
 /** The empty summary. */
 export const emptySummary: ValidationSummary = { total: 0, kept: 0, cached: 0, byReason: {} }
 
-/** The closing summary as text. */
-export const formatSummary = (summary: ValidationSummary): string => {
+/** The closing summary of a validation run as text. */
+export const formatValidationSummary = (summary: ValidationSummary): string => {
   const rejected = Object.entries(summary.byReason)
     .filter(([reason]) => reason !== "valid")
     .map(([reason, n]) => `${reason} ${n}`)
@@ -160,19 +157,17 @@ const toRun = (phase: "before" | "after", attempt: number, run: TestRun, chars: 
 })
 
 type PhaseOutcome =
-  | { readonly _tag: "Ran"; readonly before: ReadonlyArray<TestRun>; readonly after: ReadonlyArray<TestRun> }
+  | { readonly _tag: "Ran"; readonly before: ReadonlyArray<TestRun>; readonly after: ReadonlyArray<TestRun>; readonly image: string }
   | { readonly _tag: "Stopped"; readonly reason: ValidationReason; readonly detail: string; readonly before: ReadonlyArray<TestRun>; readonly after: ReadonlyArray<TestRun> }
 
-const isInfrastructure = (e: { readonly _tag: string }): boolean =>
-  e._tag === "EngineError" || e._tag === "ContainerDied" || e._tag === "ImageNotFound" || e._tag === "ExecTimeout" || e._tag === "InvalidPath"
-
 /** Prepares the container and runs both phases (one container: before runs, gold patch, after runs). */
-const runPhases = (instance: TaskInstance, image: EnvironmentImage, options: Required<Pick<ValidateOptions, "beforeRuns" | "afterRuns">> & Pick<ValidateOptions, "limits">) =>
+const runPhases = (instance: TaskInstance, options: Required<Pick<ValidateOptions, "beforeRuns" | "afterRuns">>) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const prepared = yield* prepareInstance(instance, image, options.limits === undefined ? {} : { limits: options.limits })
+      const environments = yield* InstanceEnvironments
+      const prepared = yield* environments.prepare(instance)
       const container = prepared.container
-      const spec = image.spec
+      const spec = prepared.spec
       const files = testFilesToRun(patchTargetFiles(instance.test_patch))
       const testPatch = yield* applyPatch(container, instance.test_patch)
       if (!testPatch.applied) {
@@ -194,16 +189,19 @@ const runPhases = (instance: TaskInstance, image: EnvironmentImage, options: Req
         after.push(run)
         if (run.timedOut) return { _tag: "Stopped", reason: "tests_timed_out", detail: `run ${i + 1} after the gold patch was killed after ${spec.timeouts.test_seconds} s: ${run.command}`, before, after } satisfies PhaseOutcome
       }
-      return { _tag: "Ran", before, after } satisfies PhaseOutcome
+      return { _tag: "Ran", before, after, image: prepared.image.reference } satisfies PhaseOutcome
     }),
   )
 
-/** Validates one candidate; never fails: every problem ends as a verdict with its reason. */
-export const validateOne = Effect.fn("harness.validateOne")(function* (
-  instance: TaskInstance,
-  options: ValidateOptions,
-  images: EnvironmentImages,
-) {
+/** Store writes that fail are retried (a locked or busy database) before the stage fails. */
+const storeRetries = Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
+
+/**
+ * Validates one candidate. Every problem with the candidate or its environment ends as a verdict with its reason; the
+ * only failure is a verdict that cannot be stored (after retries): a result that is not kept is not a result.
+ */
+export const validateOne = Effect.fn("harness.validateOne")(function* (instance: TaskInstance, options: ValidateOptions) {
+  const environments = yield* InstanceEnvironments
   const beforeRuns = Math.max(1, options.beforeRuns ?? 2)
   const afterRuns = Math.max(1, options.afterRuns ?? 2)
   const keepBreaking = options.keepBreaking ?? false
@@ -221,44 +219,34 @@ export const validateOne = Effect.fn("harness.validateOne")(function* (
       validated_at,
       ...fields,
     }))
-  const unkeyed = `unkeyed:${instance.instance_id}`
 
-  const mirror = yield* Effect.either(options.mirrorFor(instance.repo))
-  if (mirror._tag === "Left") {
-    return { cached: false, result: yield* result({ kept: false, reason: "environment_failed", detail: `no mirror of ${instance.repo}: ${mirror.left.message}`, key: unkeyed }) }
-  }
-  const setupCommit = setupCommitOf(instance)
-  const spec = yield* Effect.either(resolveSpec(options.specs ?? [], mirror.right, instance.repo, instance.version, setupCommit, options.dependencies ?? "apt"))
-  if (spec._tag === "Left") {
-    return { cached: false, result: yield* result({ kept: false, reason: "environment_failed", detail: spec.left.message, key: unkeyed }) }
-  }
-  const image = yield* Effect.either(images.ensure({ repo: instance.repo, version: instance.version, setupCommit, spec: spec.right, mirror: mirror.right }))
+  const image = yield* Effect.either(environments.imageFor(instance))
   if (image._tag === "Left") {
-    return { cached: false, result: yield* result({ kept: false, reason: "environment_failed", detail: image.left.message, key: unkeyed }) }
+    const verdict = yield* result({ kept: false, reason: "environment_failed", detail: image.left.message, key: `unkeyed:${instance.instance_id}` })
+    return { cached: false, result: verdict, environmentFailure: image.left } satisfies Validated
   }
   const env = image.right
-  const key = validationKey(instance, spec.right, env.id, { beforeRuns, afterRuns, keepBreaking })
-  const stored = yield* findValidation(key).pipe(Effect.orElseSucceed(() => Option.none<ValidationResult>()))
-  if (Option.isSome(stored)) return { cached: true, result: stored.value }
+  const key = validationKey(instance, env.spec, env.id, { beforeRuns, afterRuns, keepBreaking })
+  const stored = yield* findValidation(key).pipe(Effect.retry(storeRetries))
+  if (Option.isSome(stored)) return { cached: true, result: stored.value } satisfies Validated
 
   const transient = Schedule.exponential(options.retryBase ?? "1 second").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(options.retries ?? 3)))
   const phases = yield* Effect.either(
-    runPhases(instance, env, { beforeRuns, afterRuns, ...(options.limits === undefined ? {} : { limits: options.limits }) }).pipe(
-      Effect.retry({ schedule: transient, while: isInfrastructure }),
-    ),
+    runPhases(instance, { beforeRuns, afterRuns }).pipe(Effect.retry({ schedule: transient, while: isInfrastructureFault })),
   )
   const base = { key, image: env.reference }
   let verdict: ValidationResult
+  let environmentFailure: EnvironmentUnavailable | undefined
   if (phases._tag === "Left") {
     const e = phases.left
-    const infra = isInfrastructure(e)
+    const infra = isInfrastructureFault(e)
+    if (e._tag === "EnvironmentUnavailable") environmentFailure = e
     verdict = yield* result({
       ...base,
       kept: false,
       reason: infra ? "infrastructure_error" : "environment_failed",
       detail: `${e._tag}: ${e.message}${infra ? ` (after ${(options.retries ?? 3) + 1} attempts)` : ""}`,
     })
-    if (e._tag === "HistoryLeak") yield* Console.error(`[validate] ${instance.instance_id}: HISTORY LEAK: ${e.message}`)
   } else {
     const outcome = phases.right
     const runs = [
@@ -273,6 +261,7 @@ export const validateOne = Effect.fn("harness.validateOne")(function* (
       const excerpts = v.kept ? "" : `\n--- last run before the gold patch ---\n${tail(outcome.before.at(-1)?.log ?? "", 1500)}\n--- last run after ---\n${tail(outcome.after.at(-1)?.log ?? "", 1500)}`
       verdict = yield* result({
         ...base,
+        image: outcome.image,
         kept: v.kept,
         reason: v.reason,
         detail: `${v.detail}${excerpts}`,
@@ -285,45 +274,37 @@ export const validateOne = Effect.fn("harness.validateOne")(function* (
       })
     }
   }
-  if (isFinalVerdict(verdict)) yield* saveValidation(verdict).pipe(Effect.catchAll((e) => Console.error(`[validate] ${instance.instance_id}: could not store the verdict: ${e.message}`)))
-  return { cached: false, result: verdict }
+  if (isFinalVerdict(verdict)) yield* saveValidation(verdict).pipe(Effect.retry(storeRetries))
+  return { cached: false, result: verdict, ...(environmentFailure === undefined ? {} : { environmentFailure }) } satisfies Validated
 })
 
 // ── the stage ────────────────────────────────────────────────────────────────────────────────────────────────────────
 
 /**
  * The validate stage: a Stream of candidates to a Stream of verdicts, `concurrency` candidates at a time (containers are
- * removed when a candidate ends or the stream is interrupted). Prints progress and a closing summary on stderr.
+ * removed when a candidate ends or the stream is interrupted). Reports each verdict and the closing summary through
+ * `onProgress`. Fails only when a verdict cannot be stored.
  */
-export const validate = (options: ValidateOptions) =>
-<E, R>(candidates: Stream.Stream<TaskInstance, E, R>): Stream.Stream<Validated, E, R | Sandbox | DockerClient | Store | FileSystem.FileSystem | Path.Path> =>
+export const validate = (options: ValidateOptions = {}) =>
+<E, R>(candidates: Stream.Stream<TaskInstance, E, R>): Stream.Stream<Validated, E | StoreError, R | InstanceEnvironments | Store> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
-      const images = yield* makeEnvironmentImages(options.build)
       const summary = yield* Ref.make(emptySummary)
-      const progress = options.progress ?? true
+      const report = options.onProgress ?? (() => Effect.void)
       const started = yield* Clock.currentTimeMillis
-      if (progress) {
-        yield* Effect.addFinalizer(() =>
-          Effect.gen(function* () {
-            const s = yield* Ref.get(summary)
-            const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-            yield* Console.error(`[validate] ${formatSummary(s)} in ${seconds.toFixed(1)} s`)
-          }))
-      }
+      const elapsed = (since: number) => Effect.map(Clock.currentTimeMillis, (t) => (t - since) / 1000)
+      yield* Effect.addFinalizer((exit) =>
+        Effect.gen(function* () {
+          yield* report({ _tag: "ValidationFinished", summary: yield* Ref.get(summary), seconds: yield* elapsed(started), interrupted: Exit.isInterrupted(exit) })
+        }))
       return candidates.pipe(
         Stream.mapEffect(
           (instance) =>
             Effect.gen(function* () {
               const t0 = yield* Clock.currentTimeMillis
-              const validated = yield* validateOne(instance, options, images)
+              const validated = yield* validateOne(instance, options)
               const s = yield* Ref.updateAndGet(summary, (x) => addToSummary(x, validated))
-              if (progress) {
-                const r = validated.result
-                const seconds = ((yield* Clock.currentTimeMillis) - t0) / 1000
-                const what = r.kept ? `kept (${r.FAIL_TO_PASS.length} FAIL_TO_PASS, ${r.PASS_TO_PASS.length} PASS_TO_PASS)` : `rejected: ${r.reason}`
-                yield* Console.error(`[validate] ${s.total} ${r.instance_id}: ${what}${validated.cached ? " (stored)" : ""} ${seconds.toFixed(1)} s`)
-              }
+              yield* report({ _tag: "CandidateValidated", validated, seconds: validated.cached ? 0 : yield* elapsed(t0), summary: s })
               return validated
             }),
           { concurrency: options.concurrency ?? Math.max(1, availableParallelism()) },

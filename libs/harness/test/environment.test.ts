@@ -65,7 +65,7 @@ describe("spec detection", () => {
         // The test command the sample's expected.json uses, without its placeholder.
         expect(repository.test_command.replace(" {test_files}", "")).toBe(guessed.test_command)
       }
-    }).pipe(Effect.runPromise))
+    }).pipe(Effect.provide(NodeContext.layer), Effect.runPromise))
 })
 
 describe("spec files", () => {

@@ -14,7 +14,8 @@ import { type EvaluateOptions, type Evaluated, evaluate, type EvaluationRecord, 
 import { evaluationMigrations } from "../src/evaluation-store.js"
 import { assignSetupCommits } from "../src/validate.js"
 import { harnessMigrations } from "../src/validation-store.js"
-import { baseImage, candidateOf, type ContainerCounter, dockerLayer, mirrorPath, sampleDir, tempDir } from "./harness-fixtures.js"
+import type { InstanceEnvironmentsOptions } from "../src/instance-environments.js"
+import { baseImage, candidateOf, type ContainerCounter, dockerLayer, environmentsLayer, mirrorPath, sampleDir, splitEnvironmentOptions, tempDir } from "./harness-fixtures.js"
 
 const specsDir = resolve(import.meta.dirname, "../../../data/specs")
 
@@ -86,21 +87,20 @@ const layers = (counter: ContainerCounter, db = join(tempDir("swe-gym-eval-db-")
   Layer.mergeAll(dockerLayer(counter), Store.layer({ path: db, migrations: [...harnessMigrations, ...evaluationMigrations] }).pipe(Layer.orDie))
 
 /** Runs the evaluate stage over predictions and collects every record. */
-const run = (predictions: ReadonlyArray<Prediction>, options: Partial<EvaluateOptions> = {}, instances = validInstances) =>
+const run = (predictions: ReadonlyArray<Prediction>, options: Partial<EvaluateOptions> & Partial<InstanceEnvironmentsOptions> = {}, instances = validInstances) =>
   Effect.gen(function* () {
     const specs = yield* loadSpecs(specsDir)
+    const { environment, stage } = splitEnvironmentOptions(options)
     const records = yield* Stream.fromIterable(predictions).pipe(
       evaluate(instances, {
         runId: "test-run",
-        mirrorFor: (repo) => Effect.sync(() => mirrorPath(repo)),
-        specs,
         concurrency: 2,
         retries: 2,
         retryBase: "10 millis",
-        build: { logDir: tempDir("swe-gym-eval-build-logs-") },
-        ...options,
+        ...stage,
       }),
       Stream.runCollect,
+      Effect.provide(environmentsLayer({ specs, ...environment })),
     )
     return Chunk.toReadonlyArray(records)
   })

@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { type InstanceEnvironmentsOptions, instanceEnvironmentsLayer } from "../src/instance-environments.js"
 import { harnessMigrations } from "../src/validation-store.js"
 
 /** The sample directory (data/sample of the repository; SWE_GYM_SAMPLE_DIR overrides it). */
@@ -148,13 +149,35 @@ export const dockerLayer = (counter: ContainerCounter = { created: 0 }, runId = 
     Sandbox,
     Effect.map(Sandbox, (sandbox) =>
       Sandbox.of({
-        runId: sandbox.runId,
+        ...sandbox,
         create: decorate((spec) => Effect.zipRight(Effect.sync(() => counter.created++), sandbox.create(spec))),
       })),
   ).pipe(Layer.provide(dockerSandboxLayer({ runId })))
   return Layer.mergeAll(counting, NodeContext.layer).pipe(
     Layer.provideMerge(Layer.effectDiscard(requireBaseImage).pipe(Layer.provideMerge(DockerClientLive))),
   )
+}
+
+/** InstanceEnvironments over the sample's mirrors (a fresh build-log directory), `options` overriding the defaults. */
+export const environmentsLayer = (options: Partial<InstanceEnvironmentsOptions> = {}) =>
+  instanceEnvironmentsLayer({
+    mirrors: (repo) => Effect.sync(() => mirrorPath(repo)),
+    build: { logDir: tempDir("swe-gym-build-logs-") },
+    ...options,
+  })
+
+/** Splits options into the environment service's and the stage's. */
+export const splitEnvironmentOptions = <O extends object>(options: O & Partial<InstanceEnvironmentsOptions>) => {
+  const { mirrors, specs, dependencies, build, limits, history, ...stage } = options
+  const environment: Partial<InstanceEnvironmentsOptions> = {
+    ...(mirrors === undefined ? {} : { mirrors }),
+    ...(specs === undefined ? {} : { specs }),
+    ...(dependencies === undefined ? {} : { dependencies }),
+    ...(build === undefined ? {} : { build }),
+    ...(limits === undefined ? {} : { limits }),
+    ...(history === undefined ? {} : { history }),
+  }
+  return { environment, stage }
 }
 
 /** A DuckDB file store with the harness tables. */

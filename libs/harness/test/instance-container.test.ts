@@ -32,7 +32,7 @@ const mirrorWithLaterRefs = (): string => {
 const exec = (container: Container, cmd: string) => container.exec(cmd, { timeout: "60 seconds" })
 
 describe("prepareInstance: no future history", () => {
-  it.live("removes every later commit, ref, tag, reflog entry and object, and its check passes", () =>
+  it.live.each(["base-only", "full"] as const)("%s: removes every later commit, ref, tag, reflog entry and object, and its check passes", (history) =>
     Effect.gen(function* () {
       const mirror = mirrorWithLaterRefs()
       const newest = newestCommit(mirror)
@@ -43,13 +43,18 @@ describe("prepareInstance: no future history", () => {
       const image = yield* ensureEnvironmentImage({ repo: "sample/calc", version: "history", setupCommit: newest, spec, mirror }, { logDir: tempDir("swe-gym-logs-") })
 
       yield* Effect.scoped(Effect.gen(function* () {
-        const { container } = yield* prepareInstance({ instance_id: pull.instance_id, base_commit: pull.base_commit }, image)
+        const { container } = yield* prepareInstance({ instance_id: pull.instance_id, base_commit: pull.base_commit }, image, { history })
         const run = (cmd: string) => exec(container, cmd)
         expect((yield* run("git rev-parse HEAD")).stdout.trim()).toBe(pull.base_commit)
         expect((yield* run("git symbolic-ref HEAD")).stdout.trim()).toBe(`refs/heads/${InstanceBranch}`)
         const all = (yield* run("git log --all --reflog --format=%H")).stdout.trim().split("\n")
-        const ancestors = gitOut(mirror, ["rev-list", pull.base_commit]).trim().split("\n")
+        // full: every ancestor of base and nothing else; base-only: base itself (its parents are not there either).
+        const ancestors = history === "full" ? gitOut(mirror, ["rev-list", pull.base_commit]).trim().split("\n") : [pull.base_commit]
         expect(all.sort()).toEqual(ancestors.sort())
+        if (history === "base-only") {
+          expect((yield* run(`git cat-file -e ${pull.base_commit}~1`)).exitCode).not.toBe(0)
+          expect((yield* run("git diff --stat HEAD && git stash list")).exitCode).toBe(0)
+        }
         for (const sha of [fixCommit, pull.head_sha, newest]) {
           const probe = yield* run(`git cat-file -e ${sha}`)
           expect(probe.exitCode, `git cat-file -e ${sha}`).not.toBe(0)

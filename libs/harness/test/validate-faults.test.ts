@@ -11,7 +11,7 @@ import { InstanceLabel, prepareInstance } from "../src/instance-container.js"
 import { runTests } from "../src/test-run.js"
 import { assignSetupCommits, validate, type Validated } from "../src/validate.js"
 import { findValidation } from "../src/validation-store.js"
-import { candidateOf, type CreateDecorator, dockerLayer, expectedPull, mirrorPath, newestCommit, sampleCandidates, storeLayer, tempDir, testSpec } from "./harness-fixtures.js"
+import { candidateOf, type CreateDecorator, dockerLayer, environmentsLayer, expectedPull, mirrorPath, newestCommit, sampleCandidates, storeLayer, tempDir, testSpec } from "./harness-fixtures.js"
 
 const spec = testSpec({ repo: "sample/calc" })
 
@@ -58,14 +58,14 @@ const faultyInstances = (failures: number): CreateDecorator => {
 describe("validate under faults (Docker)", () => {
   const candidate = assignSetupCommits(sampleCandidates()).find((c) => c.instance_id === "sample__calc-6")
   if (candidate === undefined) throw new Error("sample__calc-6 expected in the sample")
-  const mirrorFor = (repo: string) => Effect.sync(() => mirrorPath(repo))
-  const build = { logDir: tempDir("swe-gym-build-logs-") }
+  const environments = environmentsLayer()
 
   const validateWith = (failures: number, db: string) =>
     Stream.make(candidate).pipe(
-      validate({ mirrorFor, build, retries: 2, retryBase: "10 millis", progress: false }),
+      validate({ retries: 2, retryBase: "10 millis" }),
       Stream.runCollect,
       Effect.map((c) => Chunk.toReadonlyArray(c)[0]),
+      Effect.provide(environments),
       Effect.provide(Layer.mergeAll(dockerLayer({ created: 0 }, undefined, faultyInstances(failures)), storeLayer(db), NodeContext.layer)),
     )
 
@@ -95,9 +95,10 @@ describe("validate under faults (Docker)", () => {
       const layer = Layer.mergeAll(dockerLayer({ created: 0 }, runId), storeLayer(db), NodeContext.layer)
       const counts = yield* Effect.gen(function* () {
         const fiber = yield* Stream.fromIterable(candidates).pipe(
-          validate({ mirrorFor, build, concurrency: 2, progress: false }),
+          validate({ concurrency: 2 }),
           Stream.tap((v) => Effect.sync(() => finished.push(v))),
           Stream.runDrain,
+          Effect.provide(environments),
           Effect.fork,
         )
         // Interrupt once the first verdict is in and others are running.
@@ -111,9 +112,10 @@ describe("validate under faults (Docker)", () => {
       expect(counts.finished).toBeLessThan(candidates.length)
 
       const rerun = yield* Stream.fromIterable(candidates).pipe(
-        validate({ mirrorFor, build, concurrency: 2, progress: false }),
+        validate({ concurrency: 2 }),
         Stream.runCollect,
         Effect.map(Chunk.toReadonlyArray),
+        Effect.provide(environments),
         Effect.provide(Layer.mergeAll(dockerLayer(), storeLayer(db), NodeContext.layer)),
       )
       // Every verdict the first run delivered is answered from the store (one that was stored just as the interruption

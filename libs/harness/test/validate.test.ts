@@ -9,7 +9,8 @@ import { join } from "node:path"
 import { loadSpecs } from "../src/environment-spec-files.js"
 import { assignSetupCommits, validate, type Validated, type ValidateOptions, validationKey, verdictOf } from "../src/validate.js"
 import { findValidation } from "../src/validation-store.js"
-import { type ContainerCounter, dockerLayer, expected, mirrorPath, sampleCandidates, storeLayer, tempDir } from "./harness-fixtures.js"
+import { MirrorNotFound } from "@swe-gym/git"
+import { type ContainerCounter, dockerLayer, environmentsLayer, expected, sampleCandidates, storeLayer, tempDir } from "./harness-fixtures.js"
 
 const matches = (pattern: string, id: string): boolean =>
   new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(id)
@@ -20,12 +21,13 @@ const expectedIds = (ids: ReadonlyArray<string> | undefined) => sorted(ids ?? []
 
 const specsDir = join(import.meta.dirname, "../../../data/specs")
 
-const run = (candidates: ReadonlyArray<TaskInstance>, options: Omit<ValidateOptions, "mirrorFor">, counter: ContainerCounter, db: string) =>
+const run = (candidates: ReadonlyArray<TaskInstance>, options: ValidateOptions, counter: ContainerCounter, db: string) =>
   Effect.gen(function* () {
     const specs = yield* loadSpecs(specsDir)
     const results = yield* Stream.fromIterable(candidates).pipe(
-      validate({ mirrorFor: (repo) => Effect.sync(() => mirrorPath(repo)), specs, ...options }),
+      validate(options),
       Stream.runCollect,
+      Effect.provide(environmentsLayer({ specs })),
     )
     return Chunk.toReadonlyArray(results)
   }).pipe(Effect.provide(Layer.mergeAll(dockerLayer(counter), storeLayer(db), NodeContext.layer)))
@@ -132,9 +134,10 @@ describe("validate on the sample (Docker)", () => {
     Effect.gen(function* () {
       const inventory = candidates.filter((c) => c.repo === "sample/inventory")
       const results = yield* Stream.fromIterable(inventory).pipe(
-        validate({ mirrorFor: (repo) => Effect.sync(() => mirrorPath(repo)), specs: [], ...options, progress: false }),
+        validate(options),
         Stream.runCollect,
         Effect.map(Chunk.toReadonlyArray),
+        Effect.provide(environmentsLayer({ specs: [] })),
       )
       for (const v of results) {
         const pull = expected().pulls.find((p) => p.instance_id === v.result.instance_id)
@@ -151,8 +154,11 @@ describe("validate on the sample (Docker)", () => {
       if (candidate === undefined) throw new Error("a candidate expected")
       const missing = { ...candidate, instance_id: "nowhere__repo-1", repo: "nowhere/repo" }
       const results = yield* Stream.make(missing).pipe(
-        validate({ mirrorFor: (repo) => Effect.fail({ message: `no export of ${repo}` }), progress: false }),
+        validate(),
         Stream.runCollect,
+        Effect.provide(environmentsLayer({
+          mirrors: (repo) => Effect.fail(new MirrorNotFound({ repo, dir: "/exports", reason: `no export of ${repo}`, hint: "" })),
+        })),
       )
       const [r] = Chunk.toReadonlyArray(results)
       expect(r?.result).toMatchObject({ kept: false, reason: "environment_failed" })

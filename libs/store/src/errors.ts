@@ -115,3 +115,11 @@ export type MigrationError = MigrationFromNewerVersion | MigrationFailed | Migra
 
 /** Every error a Store operation can fail with. */
 export type StoreError = OpenError | MigrationError | QueryDecodeFailed | AppendFailed
+
+const StoreErrorTags: ReadonlySet<string> = new Set([
+  "DatabaseLocked", "DatabaseCorrupt", "DatabaseOpenFailed", "MigrationFromNewerVersion", "MigrationFailed",
+  "MigrationListInvalid", "QueryFailed", "QueryDecodeFailed", "AppendFailed",
+])
+
+/** Whether an error is one of the store's (a caller mixing errors of several services tells them apart with it). */
+export const isStoreError = <E extends { readonly _tag: string }>(e: E): e is Extract<E, StoreError> => StoreErrorTags.has(e._tag)
