@@ -52,7 +52,7 @@ describe("the real Django logs (Python 3.11, new-style ids)", () => {
     })
   }
 
-  it("a log in the old spelling (Python < 3.10 runner output) matches labels in both spellings", () => {
+  it("a log in the old spelling (runner output on Python < 3.11) matches labels in both spellings", () => {
     const log = parseDjangoLog(readFixture("handwritten/django-legacy.log"))
     const ids = Object.keys(log.statuses).filter((id) => isPass(log.statuses[id]))
     expect(ids.length).toBeGreaterThan(0)
