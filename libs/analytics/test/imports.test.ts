@@ -7,7 +7,7 @@ import { Effect, Layer, Schema } from "effect"
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { analyticsMigrations, importTrajectories } from "../src/index.js"
+import { analyticsMigrations, exportParquet, importTrajectories } from "../src/index.js"
 import { datasetsDir, trajectoriesDir } from "./shared-files.js"
 
 const withDb = (dir: string) =>
@@ -278,6 +278,30 @@ describe("import our own trajectories and task instances", () => {
         expect(lite).toMatchObject({ instances: 23, rejected: 0 })
         expect(yield* count("SELECT count(*) AS n FROM analytics_outcomes WHERE repo = 'sqlfluff/sqlfluff'")).toBe(1)
         expect(existsSync(join(dir, "r.jsonl"))).toBe(false)
+      })
+    ))
+})
+
+describe("exportParquet", () => {
+  it.live("every table as Parquet partitioned by run and repository, read back in place by DuckDB", () =>
+    inTempDir((dir) =>
+      Effect.gen(function*() {
+        yield* importTrajectories({ format: "mini-swe-agent", paths: [mini()], rejectsPath: join(dir, "r.jsonl") })
+        const out = join(dir, "parquet")
+        const counts = yield* exportParquet(out)
+        expect(counts).toMatchObject({ analytics_trajectories: 43, analytics_steps: 1626, analytics_messages: 3338, analytics_evaluations: 43, analytics_runs: 1 })
+        expect(existsSync(join(out, "analytics_steps", "run_id=mini-swe-agent%3Amini-swe-agent", "repo=django%2Fdjango"))
+          || existsSync(join(out, "analytics_steps", "run_id=mini-swe-agent:mini-swe-agent", "repo=django%2Fdjango"))).toBe(true)
+        const store = yield* Store
+        const rows = yield* store.query(
+          `SELECT repo, count(*) AS n FROM read_parquet('${join(out, "analytics_trajectories")}/**/*.parquet', hive_partitioning = true)
+           GROUP BY repo ORDER BY repo`,
+          [],
+          Schema.Struct({ repo: Schema.String, n: BigIntAsNumber }),
+        )
+        // 20 django, 3 sympy… by instance id prefix in the 43 files.
+        expect(rows.reduce((s, r) => s + r.n, 0)).toBe(43)
+        expect(rows.find((r) => r.repo === "django/django")?.n).toBe(20)
       })
     ))
 })
