@@ -23,8 +23,9 @@ export const volatileShapes: ReadonlyArray<{ readonly kind: string; readonly pat
   { kind: "memory address", pattern: /\b0x[0-9a-f]{9,16}\b/ },
   // uuid1 (time-based) and uuid4 (random)
   { kind: "uuid", pattern: /\b[0-9a-f]{8}-[0-9a-f]{4}-[14][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b/i },
-  // tempfile's paths and names: /tmp/…, /var/folders/… (macOS), pytest's tmp_path, `tmpk3j_x9zq` (8 random characters, a digit among them)
-  { kind: "temporary path", pattern: /(?:^|[^\w])(?:\/tmp\/|\/var\/folders\/|pytest-of-)|\btmp(?=[a-z_]*\d)[a-z0-9_]{8}\b/ },
+  // tempfile's random names (`/tmp/tmpk3j_x9zq`, or bare with a digit among its 8 characters), macOS's /var/folders/…,
+  // pytest's tmp_path (`pytest-of-root/pytest-3`); a fixed path such as `/tmp/pycs` is a literal, not volatile.
+  { kind: "temporary path", pattern: /\/tmp\/tmp[a-z0-9_]{8}(?![a-z0-9_])|\/var\/folders\/|pytest-of-[^/\]]+\/pytest-\d+|\btmp(?=[a-z_]*\d)[a-z0-9_]{8}\b/ },
 ]
 
 /** The part of an id a volatile value can hide in: a pytest id's parameters (from the first "["). */

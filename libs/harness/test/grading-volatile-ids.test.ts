@@ -3,7 +3,7 @@ import { deriveLabels, type DerivedLabels } from "../src/grading.js"
 import { parsePytestLog, type ParsedLog } from "../src/log-parsers/index.js"
 import { isVolatileId, replacedSiblings, volatileValueIn } from "../src/volatile-ids.js"
 import { readFixture } from "./fixture-logs.js"
-import { pytestLogOf } from "./lite-row-logs.js"
+import { pytestLogOf, readRows } from "./lite-row-logs.js"
 
 // A real test suite parametrized an id by the wall clock at second resolution
 // (`test_invalid_datetime_deserialization[12-01-2026 15:53:13]`): runs in one second share the id, runs in different
@@ -110,6 +110,13 @@ describe("real runs of the generated clockfmt repository (fixtures/golden/clockf
 })
 
 describe("the shape of a volatile value (volatileValueIn)", () => {
+  it("flags none of the 26,980 labels of SWE-bench Lite's test and dev splits", () => {
+    const rows = [...readRows("../../../data/reference/swe-bench-lite.jsonl"), ...readRows("../../../data/sample/swe-bench-lite-dev.jsonl")]
+    const labels = rows.flatMap((r) => [...r.FAIL_TO_PASS, ...r.PASS_TO_PASS])
+    expect(labels).toHaveLength(26980)
+    expect(labels.filter(isVolatileId)).toEqual([])
+  })
+
   const volatile: ReadonlyArray<readonly [string, string]> = [
     ["t.py::test_x[12-01-2026 15:53:13]", "wall-clock timestamp"],
     ["t.py::test_x[2026-01-12T15:53:13.123456+00:00]", "wall-clock timestamp"],
@@ -122,6 +129,8 @@ describe("the shape of a volatile value (volatileValueIn)", () => {
     ["t.py::test_x[3f2c1e9a-7b4d-4c1e-9f0a-2b3c4d5e6f70]", "uuid"],
     ["t.py::test_x[/tmp/pytest-of-root/pytest-3/test_x0]", "temporary path"],
     ["t.py::test_x[tmpk3j_x9zq]", "temporary path"],
+    ["t.py::test_x[/tmp/tmpabcdefgh/data.txt]", "temporary path"],
+    ["t.py::test_x[/var/folders/x1/abc/T/data.txt]", "temporary path"],
   ]
   for (const [id, kind] of volatile) it(`${id} embeds a ${kind}`, () => expect(volatileValueIn(id)).toBe(kind))
 
@@ -133,6 +142,9 @@ describe("the shape of a volatile value (volatileValueIn)", () => {
     "t.py::test_x[12345]",
     "t.py::test_x[1.2.3]",
     "t.py::test_x[tmpdir_path]",
+    // pytest-dev__pytest-11143's PASS_TO_PASS: fixed paths under /tmp are literals.
+    "testing/test_assertrewrite.py::TestPyCacheDir::test_get_cache_dir[/tmp/pycs-/home/projects/src/foo.py-/tmp/pycs/home/projects/src]",
+    "testing/test_assertrewrite.py::TestPyCacheDir::test_get_cache_dir[c:/tmp/pycs-d:/projects/src/foo.py-c:/tmp/pycs/projects/src]",
     "t.py::test_x[12345678-1234-5678-1234-567812345678]",
     "tests/tmp/test_2026-01-12T15:53:13.py::test_x",
     "/tmp/repo/tests/test_x.py::test_y[a]",
