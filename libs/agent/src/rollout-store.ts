@@ -5,9 +5,15 @@
 // duplicate (instance, sample) impossible rather than something a reader must filter; analyses query steps and raw LLM
 // calls with SQL in place. Each step is its own committed statement, and DuckDB writes and syncs its WAL at commit, so
 // kill -9 loses at most the step in flight.
+//
+// The tables have no PRIMARY KEY on purpose: with DuckDB 1.5.6, after a kill -9 and the WAL's replay, an INSERT OR
+// REPLACE on a primary-keyed table failed with "FATAL Error: Failed to delete all rows from index" (crash.test.ts found
+// it), which invalidates the database. Keys are kept unique by the writes instead: a rollout row is replaced by
+// delete-then-insert in one transaction (Store.upsert), and a rollout's steps are deleted when an attempt begins and
+// inserted once each by the only writer (DuckDB lets one process open the file).
 import { type RolloutTrajectory as RolloutTrajectoryType, RolloutTrajectory } from "@swe-gym/domain"
 import { type Migration, Store } from "@swe-gym/store"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 import { AgentStep } from "./agent-loop.js"
 
 /** The agent's DuckDB tables (component "agent"). */
@@ -17,7 +23,7 @@ export const agentMigrations: ReadonlyArray<Migration> = [
     version: 1,
     name: "rollouts and steps",
     up: `CREATE TABLE agent_rollouts (
-  rollout_key VARCHAR PRIMARY KEY,
+  rollout_key VARCHAR NOT NULL,
   instance_id VARCHAR NOT NULL,
   sample INTEGER NOT NULL,
   agent VARCHAR NOT NULL,
@@ -32,14 +38,12 @@ export const agentMigrations: ReadonlyArray<Migration> = [
   resolved BOOLEAN,
   trajectory JSON
 );
-CREATE INDEX agent_rollouts_instance ON agent_rollouts (instance_id);
 CREATE TABLE agent_steps (
   rollout_key VARCHAR NOT NULL,
   step INTEGER NOT NULL,
   attempt INTEGER NOT NULL,
   recorded_at VARCHAR NOT NULL,
-  record JSON NOT NULL,
-  PRIMARY KEY (rollout_key, step)
+  record JSON NOT NULL
 );`,
   },
 ]
@@ -78,26 +82,25 @@ const upsertRow = (id: RolloutIdentity, status: RolloutStatus, attempt: number, 
   Effect.gen(function*() {
     const store = yield* Store
     const json = trajectory === undefined ? null : yield* Schema.encode(TrajectoryJson)(trajectory).pipe(Effect.orDie)
-    yield* store.run(
-      `INSERT OR REPLACE INTO agent_rollouts
-         (rollout_key, instance_id, sample, agent, config_hash, model, temperature, run_id, status, attempt, updated_at, exit_reason, resolved, trajectory)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        id.rollout_key,
-        id.instance_id,
-        id.sample,
-        id.agent,
-        id.config_hash,
-        id.model,
-        id.temperature,
-        id.run_id,
+    yield* store.upsert(
+      "agent_rollouts",
+      Stream.make({
+        rollout_key: id.rollout_key,
+        instance_id: id.instance_id,
+        sample: id.sample,
+        agent: id.agent,
+        config_hash: id.config_hash,
+        model: id.model,
+        temperature: id.temperature,
+        run_id: id.run_id,
         status,
         attempt,
-        now(),
-        trajectory?.exit_reason ?? null,
-        trajectory?.resolved ?? null,
-        json,
-      ],
+        updated_at: now(),
+        exit_reason: trajectory?.exit_reason ?? null,
+        resolved: trajectory?.resolved ?? null,
+        trajectory: json,
+      }),
+      { key: ["rollout_key"] },
     )
   })
 
@@ -130,7 +133,7 @@ export const recordStep = Effect.fn("agent.recordStep")(function*(rolloutKey: st
   const store = yield* Store
   const json = yield* Schema.encode(StepJson)(step).pipe(Effect.orDie)
   yield* store.run(
-    "INSERT OR REPLACE INTO agent_steps (rollout_key, step, attempt, recorded_at, record) VALUES (?, ?, ?, ?, ?)",
+    "INSERT INTO agent_steps (rollout_key, step, attempt, recorded_at, record) VALUES (?, ?, ?, ?, ?)",
     [rolloutKey, step.index, attempt, now(), json],
   )
 })

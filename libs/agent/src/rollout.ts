@@ -7,6 +7,7 @@
 import type { RolloutTrajectory, TaskInstance, TokenUsage } from "@swe-gym/domain"
 import { LlmClient } from "@swe-gym/llm"
 import type { Container } from "@swe-gym/sandbox"
+import type { AppendFailed, QueryDecodeFailed, QueryFailed, Store } from "@swe-gym/store"
 import { Data, Duration, Effect, Either, Option, Ref, Schema, type Scope, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { type AgentConfig, agentConfigHash, canonicalJson, renderTemplate } from "./agent-config.js"
@@ -83,6 +84,11 @@ export interface RolloutOptions<E, R, E2, R2> {
   readonly prepare: (instance: TaskInstance) => Effect.Effect<Container, E, R | Scope.Scope>
   /** Runs the tests on a patch. A failure here fails the stage (the rollout stays stored as rolled out). */
   readonly verify: (instance: TaskInstance, patch: string) => Effect.Effect<Verification, E2, R2>
+  /**
+   * Whether a verification is a verdict on the patch (default: unless failure_class is "infrastructure_failure", the
+   * harness's class for an evaluation that could not run). A rollout without a verdict is verified again next run.
+   */
+  readonly isVerdict?: (verification: Verification) => boolean
   readonly onEvent?: (event: RolloutEvent) => Effect.Effect<void>
 }
 
@@ -127,7 +133,13 @@ const describe = (error: unknown): string =>
 
 /** The rollout stage: k samples per instance, each one trajectory (stored, resumable, verified). */
 export const rollout = <E, R, E2, R2>(options: RolloutOptions<E, R, E2, R2>) =>
-<EI, RI>(instances: Stream.Stream<TaskInstance, EI, RI>) => rolloutStream(options, instances)
+<EI, RI>(
+  instances: Stream.Stream<TaskInstance, EI, RI>,
+): Stream.Stream<
+  RolloutTrajectory,
+  EI | E2 | QueryFailed | QueryDecodeFailed | AppendFailed,
+  RI | Exclude<R, Scope.Scope> | R2 | LlmClient | Store
+> => rolloutStream(options, instances)
 
 const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R2>, instances: Stream.Stream<TaskInstance, EI, RI>) =>
   Stream.unwrap(Effect.gen(function*() {
@@ -141,6 +153,7 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
     const configHash = agentConfigHash(config)
     const retries = Math.max(0, options.retries ?? 2)
     const retryBase = Duration.decode(options.retryBase ?? "1 second")
+    const isVerdict = options.isVerdict ?? ((v: Verification) => v.failure_class !== "infrastructure_failure")
     const complete: typeof llm.complete = (request) => llmSlots.withPermits(1)(llm.complete(request))
 
     const one = (instance: TaskInstance, sample: number) =>
@@ -241,12 +254,22 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
         const final: RolloutTrajectory = trajectory.exit_reason === "infrastructure_error"
           ? trajectory
           : { ...trajectory, ...(yield* options.verify(instance, trajectory.model_patch)) }
-        yield* saveVerified(id, attempt, final)
+        // A verification that is no verdict (the evaluation's own infrastructure failed) leaves the rollout rolled out:
+        // the next run verifies it again without re-running the agent.
+        const verdict = final.failure_class === undefined || isVerdict({
+          resolved: final.resolved ?? false,
+          failure_class: final.failure_class,
+          evaluation_key: final.evaluation_key ?? "",
+        })
+        yield* (verdict ? saveVerified : saveRolledOut)(id, attempt, final)
         yield* emit(RolloutEvent.RolloutFinished({ trajectory: final }))
         return final
       })
 
+    // An instance listed twice would race itself for the same keys: its first listing is the one run.
+    const seen = new Set<string>()
     return instances.pipe(
+      Stream.filter((instance) => !seen.has(instance.instance_id) && seen.add(instance.instance_id) !== undefined),
       Stream.flatMap((instance) => Stream.fromIterable(Array.from({ length: samples }, (_, sample) => ({ instance, sample })))),
       Stream.mapEffect(({ instance, sample }) => one(instance, sample), { concurrency, unordered: true }),
     )

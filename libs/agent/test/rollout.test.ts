@@ -74,8 +74,9 @@ describe("rollout stage", () => {
         verify: verifyBy(verifyCalls),
         onEvent,
       })
+      // The second listing of an instance is dropped (it would race the first for the same keys).
       const run = (onEvent: (e: RolloutEvent) => Effect.Effect<void>) =>
-        Stream.fromIterable(instances).pipe(rollout(options(onEvent)), Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+        Stream.fromIterable([...instances, ...instances.slice(0, 1)]).pipe(rollout(options(onEvent)), Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
       const env = Layer.mergeAll(docker, storeAt(db), recordingLlm(seen, inFlight))
 
       // Run 1 "crashes" once the fifth step is recorded (mid-rollout: 2 steps per rollout).
@@ -157,8 +158,10 @@ describe("rollout stage", () => {
       const flaky = testInstance(repo, "calc__flaky-1")
       const broken = testInstance(repo, "calc__broken-1")
       const unreachable = testInstance(repo, "calc__llm-down-1")
+      const unverifiable = testInstance(repo, "calc__eval-down-1")
+      let evaluationUp = false
       const events: Array<RolloutEvent> = []
-      const run = Stream.fromIterable([flaky, broken, unreachable]).pipe(
+      const run = Stream.fromIterable([flaky, broken, unreachable, unverifiable]).pipe(
         rollout({
           config,
           runId: "test-run",
@@ -172,7 +175,10 @@ describe("rollout stage", () => {
               if (instance === broken || (instance === flaky && n <= 2)) return yield* Effect.fail(new Error(`engine hiccup ${n}`))
               return yield* prepareTestbed(repo)
             }),
-          verify: verifyBy(verifyCalls),
+          verify: (instance, patch) =>
+            instance === unverifiable && !evaluationUp
+              ? Effect.as(Ref.update(verifyCalls, (n) => n + 1), { resolved: false, failure_class: "infrastructure_failure", evaluation_key: "k" })
+              : verifyBy(verifyCalls)(instance, patch),
           onEvent: (e) => Effect.sync(() => events.push(e)),
         }),
         Stream.runCollect,
@@ -187,7 +193,8 @@ describe("rollout stage", () => {
       expect(byId.get(broken.instance_id)?.resolved).toBeUndefined()
       expect(byId.get(unreachable.instance_id)).toMatchObject({ exit_reason: "infrastructure_error", attempts: 3 })
       expect(byId.get(unreachable.instance_id)?.exit_detail).toContain("llm failed")
-      expect(yield* Ref.get(verifyCalls)).toBe(1)
+      expect(byId.get(unverifiable.instance_id)).toMatchObject({ exit_reason: "submitted", resolved: false, failure_class: "infrastructure_failure" })
+      expect(yield* Ref.get(verifyCalls)).toBe(2)
       expect(events.filter((e) => e._tag === "RolloutRetrying").map((e) => e._tag === "RolloutRetrying" ? e.instance_id : "")).toEqual([
         flaky.instance_id,
         flaky.instance_id,
@@ -197,10 +204,15 @@ describe("rollout stage", () => {
         unreachable.instance_id,
       ])
 
-      // A later run tries the infrastructure errors again and answers the finished one from the store.
+      // A later run tries the infrastructure errors again, verifies the unverified patch again (without running its
+      // agent), and answers the finished one from the store.
       events.length = 0
-      yield* run
+      evaluationUp = true
+      const second = yield* run
       expect(events.filter((e) => e._tag === "RolloutResumed").map((e) => e._tag === "RolloutResumed" ? e.trajectory.instance_id : "")).toEqual([flaky.instance_id])
       expect(prepares.get(broken.instance_id)).toBe(6)
+      expect(prepares.get(unverifiable.instance_id)).toBe(1)
+      expect(second.find((t) => t.instance_id === unverifiable.instance_id)).toMatchObject({ resolved: true, failure_class: "resolved" })
+      expect(yield* Ref.get(verifyCalls)).toBe(3)
     }), 600_000)
 })
