@@ -6,9 +6,9 @@
 // calls with SQL in place. Each step is its own committed statement, and DuckDB writes and syncs its WAL at commit, so
 // kill -9 loses at most the step in flight.
 //
-// The tables have no PRIMARY KEY on purpose: with DuckDB 1.5.6, after a kill -9 and the WAL's replay, an INSERT OR
-// REPLACE on a primary-keyed table failed with "FATAL Error: Failed to delete all rows from index" (crash.test.ts found
-// it), which invalidates the database. Keys are kept unique by the writes instead: a rollout row is replaced by
+// The tables have no index on purpose: with DuckDB 1.5.6, after a kill -9 and the WAL's replay, an INSERT OR REPLACE on
+// a table with a primary key and a secondary index failed with "FATAL Error: Failed to delete all rows from index"
+// (crash.test.ts found it), which invalidates the database. Keys are kept unique by the writes instead: a rollout row is replaced by
 // delete-then-insert in one transaction (Store.upsert), and a rollout's steps are deleted when an attempt begins and
 // inserted once each by the only writer (DuckDB lets one process open the file).
 import { type RolloutTrajectory as RolloutTrajectoryType, RolloutTrajectory } from "@swe-gym/domain"
