@@ -5,7 +5,8 @@ import { FileSystem } from "@effect/platform"
 import { type JsonlError, JsonlFileError, jsonlErrorFromPlatform, JsonlReject, openJsonlWriter } from "@swe-gym/domain"
 import { type AppendFailed, type QueryFailed, type Row, Store } from "@swe-gym/store"
 import { Chunk, Effect, Ref, Schema, Scope, Stream } from "effect"
-import { resolve } from "node:path"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
 import { evaluationKey, type ImportedTrajectory, sha256, sumKnown, trajectoryId } from "./imported-trajectory.js"
 import { expandPaths, formatSuffixes, type ImportFormat, type ImportItem, importSource, type SourceOptions } from "./import-sources.js"
 import {
@@ -83,6 +84,8 @@ const trajectoryRow = ({ t, id, sample }: Numbered): Row => {
   }
 }
 
+const KnownId = Schema.Struct({ trajectory_id: Schema.String })
+
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value))
 
 /** Imports the files of one format into the analytics tables; returns the counts. Rejects never stop an import. */
@@ -156,6 +159,22 @@ export const importTrajectories = Effect.fn("analytics.importTrajectories")(func
       if (options.onProgress !== undefined) yield* options.onProgress(now)
     })
 
+  // Child rows (long texts, many rows) go in through DuckDB's own JSON reader, which takes them about twice as fast as
+  // the appender's per-cell conversion: one NDJSON file per table and batch in a scoped temporary directory.
+  const tmp = yield* Effect.acquireRelease(
+    fs.makeTempDirectory({ prefix: "analytics-import-" }),
+    (dir) => fs.remove(dir, { recursive: true }).pipe(Effect.ignore),
+  ).pipe(Effect.mapError(jsonlErrorFromPlatform(tmpdir(), "create a temporary directory")))
+  const bulk = (table: string, rows: ReadonlyArray<Readonly<Record<string, unknown>>>) =>
+    Effect.gen(function*() {
+      if (rows.length === 0) return 0
+      const file = join(tmp, `${table}.jsonl`)
+      yield* fs.writeFileString(file, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`).pipe(
+        Effect.mapError(jsonlErrorFromPlatform(file, "write")),
+      )
+      return yield* store.importFrom(table, file, "jsonl")
+    })
+
   const writeTrajectories = (batch: ReadonlyArray<Numbered>, at: Date) =>
     Effect.gen(function*() {
       if (batch.length === 0) return
@@ -174,41 +193,50 @@ export const importTrajectories = Effect.fn("analytics.importTrajectories")(func
         })
       }
       yield* store.upsert(runsTable, Stream.fromIterable(runs.values()), { key: ["run_id"] })
-      yield* store.upsert(trajectoriesTable, Stream.fromIterable(dedupe(batch.map((n) => trajectoryRow(n)), "trajectory_id")), { key: ["trajectory_id"] })
       const ids = batch.map((n) => n.id)
-      for (const table of [stepsTable, messagesTable, toolCallsTable, llmCallsTable, messageTokensTable]) {
-        yield* store.run(`DELETE FROM ${table} WHERE trajectory_id IN (SELECT unnest($1::VARCHAR[]))`, [ids])
-      }
-      yield* store.append(stepsTable, Stream.fromIterable(batch.flatMap(({ t, id }) => t.steps.map((s, step): Row => ({ trajectory_id: id, step, ...s })))))
-      yield* store.append(
-        messagesTable,
-        Stream.fromIterable(batch.flatMap(({ t, id }) =>
-          t.messages.map((m, idx): Row => ({ trajectory_id: id, idx, role: m.role, content: m.content, tool_call_id: m.tool_call_id }))
-        )),
+      // Children of a re-imported trajectory are replaced; a first import (the common case) skips the deletes.
+      const known = yield* store.query(
+        `SELECT trajectory_id FROM ${trajectoriesTable} WHERE trajectory_id IN (SELECT unnest($1::VARCHAR[]))`,
+        [ids],
+        KnownId,
       )
-      yield* store.append(
+      yield* store.upsert(trajectoriesTable, Stream.fromIterable(dedupe(batch.map((n) => trajectoryRow(n)), "trajectory_id")), { key: ["trajectory_id"] })
+      if (known.length > 0) {
+        for (const table of [stepsTable, messagesTable, toolCallsTable, llmCallsTable, messageTokensTable]) {
+          yield* store.run(`DELETE FROM ${table} WHERE trajectory_id IN (SELECT unnest($1::VARCHAR[]))`, [known.map((k) => k.trajectory_id)])
+        }
+      }
+      yield* bulk(stepsTable, batch.flatMap(({ t, id }) => t.steps.map((s, step): Row => ({ trajectory_id: id, step, ...s }))))
+      yield* bulk(
+        messagesTable,
+        batch.flatMap(({ t, id }) =>
+          t.messages.map((m, idx): Row => ({ trajectory_id: id, idx, role: m.role, content: m.content, tool_call_id: m.tool_call_id }))
+        ),
+      )
+      yield* bulk(
         toolCallsTable,
-        Stream.fromIterable(batch.flatMap(({ t, id }) =>
+        batch.flatMap(({ t, id }) =>
           t.messages.flatMap((m, message_idx) =>
             m.tool_calls.map((c, call_idx): Row => ({ trajectory_id: id, message_idx, call_idx, call_id: c.id, name: c.name, arguments: c.arguments }))
           )
-        )),
+        ),
       )
-      yield* store.append(
+      yield* bulk(
         llmCallsTable,
-        Stream.fromIterable(batch.flatMap(({ t, id }) =>
-          t.llmCallLog.map((c, call_idx): Row => ({
+        batch.flatMap(({ t, id }) =>
+          t.llmCallLog.map((c, call_idx) => ({
             trajectory_id: id,
             call_idx,
             model: c.model,
-            request: json(c.request),
-            response: json(c.response),
+            // Raw values: the JSON reader stores them as JSON objects (a stringified one would be a JSON string).
+            request: c.request ?? null,
+            response: c.response ?? null,
             prompt_tokens: c.prompt_tokens,
             completion_tokens: c.completion_tokens,
             total_tokens: c.total_tokens,
             latency_ms: c.latency_ms,
           }))
-        )),
+        ),
       )
     })
 

@@ -58,6 +58,9 @@ describe("import mini-swe-agent", () => {
         // Observations whose <returncode> is not 0.
         expect(yield* count("SELECT count(*) AS n FROM analytics_steps WHERE observation_error")).toBe(87)
         expect(yield* count("SELECT count(*) AS n FROM analytics_runs")).toBe(1)
+        // The raw responses are stored as JSON objects (with usage), one per assistant message.
+        expect(yield* count("SELECT count(*) AS n FROM analytics_llm_calls WHERE json_extract_string(response, '$.model') LIKE '%gemini-3-pro-preview'")).toBe(1626)
+        expect(yield* count("SELECT sum(CAST(json_extract(response, '$.usage.prompt_tokens') AS BIGINT)) AS n FROM analytics_llm_calls WHERE trajectory_id LIKE '%django__django-9296%'")).toBe(163623)
         expect(yield* count("SELECT count(DISTINCT exit_reason) AS n FROM analytics_trajectories WHERE exit_reason = 'submitted'")).toBe(1)
         const one = yield* store.query(
           `SELECT turns, llm_calls, prompt_tokens, completion_tokens, final_context_tokens, model, cost, length(patch) AS patch_chars
