@@ -28,10 +28,11 @@ const recordingLlm = (seen: Array<ChatRequest>, inFlight: { now: number; max: nu
         if (fail?.(request) === true) {
           return yield* new LlmUnavailable({ model: "scripted-model", baseUrl: "http://127.0.0.1:9", reason: "connection", attempts: 3, message: "ECONNREFUSED", hint: "" })
         }
-        inFlight.now++
-        inFlight.max = Math.max(inFlight.max, inFlight.now)
-        yield* Effect.sleep("50 millis")
-        inFlight.now--
+        // Counted down even when interrupted (the crash below interrupts calls in flight).
+        yield* Effect.sync(() => {
+          inFlight.now++
+          inFlight.max = Math.max(inFlight.max, inFlight.now)
+        }).pipe(Effect.zipRight(Effect.sleep("50 millis")), Effect.ensuring(Effect.sync(() => inFlight.now--)))
         const turn = request.messages.filter((m) => m.role === "assistant").length
         return completion(request, { calls: [turn === 0 ? fix : ["finish", "{}"]] })
       }),
