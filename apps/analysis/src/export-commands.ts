@@ -1,4 +1,4 @@
-// The export and best-of-n subcommands.
+// The export, best-of-n and report subcommands.
 //
 //   analysis export-sft --out sft.jsonl [--format text] [--cap 2 | --dedup-seed 0] [--max-tokens 32768]
 //   analysis export-verifier --out orm.jsonl [--negatives-per-positive 1] [--seed 0]
@@ -6,6 +6,7 @@
 //   analysis export-parquet --out dir/
 //   analysis rerank --base-url http://127.0.0.1:8000/v1 --model verifier [--concurrency 8]   (key: VERIFIER_API_KEY)
 //   analysis pass-at-k --max-k 8 [--verifier verifier] [--trials 100] [--out curves.csv]
+//   analysis report --out report/ [--verifier verifier]
 import { Command, Options } from "@effect/cli"
 import { FetchHttpClient, FileSystem } from "@effect/platform"
 import {
@@ -17,6 +18,7 @@ import {
   passAtKCurves,
   qwenTokenCounter,
   rerank,
+  writeReport,
 } from "@swe-gym/analytics"
 import { Store } from "@swe-gym/store"
 import { Config, Console, Effect, Layer, Option } from "effect"
@@ -148,6 +150,20 @@ const passAtKCommand = Command.make(
     }).pipe(Effect.provide(store(args.db))),
 ).pipe(Command.withDescription("Pass@k (unbiased, and mean±std over random subsets) and Best@k per k and model"))
 
+const reportCommand = Command.make(
+  "report",
+  {
+    db,
+    out: out("the directory of the page (index.html)"),
+    verifier: Options.text("verifier").pipe(Options.optional, Options.withDescription("the verifier whose scores draw Best@k")),
+  },
+  (args) =>
+    Effect.gen(function*() {
+      const file = yield* writeReport(args.out, Option.isSome(args.verifier) ? { verifier: args.verifier.value } : {})
+      yield* Console.log(`wrote ${file}: tables and charts in one page, nothing fetched when viewed`)
+    }).pipe(Effect.provide(store(args.db))),
+).pipe(Command.withDescription("Write one self-contained HTML page of the analyses and their charts (Chart.js inlined)"))
+
 /** The export subcommands (SFT, verifier, predictions, Parquet) and best-of-n. */
 export const exportCommands = [
   exportSftCommand,
@@ -156,4 +172,5 @@ export const exportCommands = [
   exportParquetCommand,
   rerankCommand,
   passAtKCommand,
+  reportCommand,
 ] as const
