@@ -6,6 +6,8 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option, Schema } from "effect"
 import { formatPublishSummary, publish, PublishInputInvalid, PublishSummary, type VerdictSource } from "@swe-gym/dataset"
+import { HarnessTables } from "@swe-gym/harness/tables"
+import { MiningTables } from "@swe-gym/mining/tables"
 
 const candidates = Options.file("candidates").pipe(Options.withDescription("JSONL of the current task candidates (the miner's --out)"))
 const verdicts = Options.file("verdicts").pipe(Options.optional, Options.withDescription("JSONL of validation verdicts (ValidationResult) on the candidates"))
@@ -25,7 +27,7 @@ const verdictSource = (args: {
     return Effect.succeed({ _tag: "VerdictsFile", file: args.verdicts.value })
   }
   if (Option.isNone(args.verdicts) && Option.isSome(args.validated) && Option.isSome(args.validationDb)) {
-    return Effect.succeed({ _tag: "ValidationStore", validated: args.validated.value, db: args.validationDb.value })
+    return Effect.succeed({ _tag: "ValidationStore", validated: args.validated.value, db: args.validationDb.value, table: HarnessTables.validations })
   }
   return Effect.fail(new PublishInputInvalid({ file: "(command line)", reason: "no usable verdict source", hint: "pass --verdicts FILE, or --validated FILE with --validation-db FILE" }))
 }
@@ -40,7 +42,7 @@ export const publishCommand = Command.make(
       const summary = yield* publish({
         candidates: args.candidates,
         verdicts: source,
-        miningDb: Option.getOrUndefined(args.miningDb),
+        mining: Option.match(args.miningDb, { onNone: () => undefined, onSome: (db) => ({ db, rejectionsTable: MiningTables.rejections }) }),
         outDir: args.out,
       })
       yield* Console.log(args.json ? JSON.stringify(yield* Schema.encode(PublishSummary)(summary), null, 2) : formatPublishSummary(summary))

@@ -6,7 +6,7 @@
 // rebuild of unchanged inputs gives the same bytes as a build from scratch.
 import { FileSystem, Path } from "@effect/platform"
 import { readJsonl, type SweGymFields, TaskInstance, TaskInstanceHf, openJsonlWriter, ValidationResult } from "@swe-gym/domain"
-import { type Migration, quoteLiteral, Store } from "@swe-gym/store"
+import { type Migration, quoteIdentifier, quoteLiteral, Store } from "@swe-gym/store"
 import { Chunk, Clock, Console, Effect, Option, Schema, Stream } from "effect"
 import { InstanceRow, toInstanceRow } from "./instance-rows.js"
 import { createTaskInstanceTable, datasetMigrations } from "./tables.js"
@@ -25,11 +25,17 @@ export class PublishInputInvalid extends Schema.TaggedError<PublishInputInvalid>
 /**
  * Where the verdicts come from: a JSONL file of ValidationResult (one per candidate), or the validate stage's own
  * outputs — the JSONL of kept candidates with their labels (`runner validate --out`) and its DuckDB file, whose
- * `validations` table (@swe-gym/harness validation-store) holds every verdict by input hash.
+ * verdicts table (`table`: @swe-gym/harness's `HarnessTables.validations`) holds every verdict by input hash.
  */
 export type VerdictSource =
   | { readonly _tag: "VerdictsFile"; readonly file: string }
-  | { readonly _tag: "ValidationStore"; readonly validated: string; readonly db: string }
+  | { readonly _tag: "ValidationStore"; readonly validated: string; readonly db: string; readonly table: string }
+
+/** The miner's database and the table of the PRs its filters rejected (@swe-gym/mining's `MiningTables.rejections`). */
+export interface MiningSource {
+  readonly db: string
+  readonly rejectionsTable: string
+}
 
 /** What publish reads and where it writes. */
 export interface PublishOptions {
@@ -37,8 +43,8 @@ export interface PublishOptions {
   readonly candidates: string
   /** The verdicts on those candidates; a candidate without one is counted as not validated. */
   readonly verdicts: VerdictSource
-  /** The miner's DuckDB file (its `mining_rejections` table: PRs rejected by a filter), attached read-only. */
-  readonly miningDb?: string | undefined
+  /** The miner's DuckDB file and its table of PRs rejected by a filter, attached read-only. */
+  readonly mining?: MiningSource | undefined
   /** The output directory: dataset.jsonl, dataset.parquet, dataset.duckdb, summary.json (replaced, never appended). */
   readonly outDir: string
   /** Progress lines on stderr (default true). */
@@ -197,7 +203,7 @@ const loadVerdicts = Effect.fn("dataset.publish.verdicts")(function*(file: strin
  * one whose key the kept instance names, else the newest. A verdict that says kept for an instance missing from the kept
  * file belongs to another run: counted as not validated.
  */
-const loadValidationStore = Effect.fn("dataset.publish.validationStore")(function*(validated: string, db: string, rejectsPath: string) {
+const loadValidationStore = Effect.fn("dataset.publish.validationStore")(function*(validated: string, db: string, table: string, rejectsPath: string) {
   const store = yield* Store
   const read = yield* readJsonl(validated, TaskInstance, { rejectsPath })
   yield* store.upsert("validated", read.rows.pipe(Stream.map(toInstanceRow)), { key: ["instance_id"] })
@@ -217,7 +223,7 @@ const loadValidationStore = Effect.fn("dataset.publish.validationStore")(functio
            PARTITION BY v.instance_id
            ORDER BY (v.key IS NOT DISTINCT FROM (t.swe_gym->>'validation_key')) DESC, v.validated_at DESC, v.key DESC
          ) AS pick
-       FROM validation_db.validations v JOIN candidates c USING (instance_id) LEFT JOIN validated t USING (instance_id)
+       FROM validation_db.${quoteIdentifier(table)} v JOIN candidates c USING (instance_id) LEFT JOIN validated t USING (instance_id)
      ) WHERE pick = 1`,
   ).pipe(Effect.ensuring(store.run("DETACH validation_db").pipe(Effect.ignore)))
   yield* store.run(
@@ -234,12 +240,12 @@ const validatedFromCandidates = Effect.flatMap(Store, (store) =>
   ))
 
 /** Records the mining rejections of the miner's database (attached read-only) and the validation rejections. */
-const recordRejections = Effect.fn("dataset.publish.rejections")(function*(miningDb: string | undefined) {
+const recordRejections = Effect.fn("dataset.publish.rejections")(function*(mining: MiningSource | undefined) {
   const store = yield* Store
-  if (miningDb !== undefined) {
-    yield* store.run(`ATTACH ${quoteLiteral(miningDb)} AS mining_db (READ_ONLY)`)
+  if (mining !== undefined) {
+    yield* store.run(`ATTACH ${quoteLiteral(mining.db)} AS mining_db (READ_ONLY)`)
     yield* store.run(
-      `INSERT OR REPLACE INTO rejections SELECT instance_id, repo, 'mining', reason, detail FROM mining_db.mining_rejections`,
+      `INSERT OR REPLACE INTO rejections SELECT instance_id, repo, 'mining', reason, detail FROM mining_db.${quoteIdentifier(mining.rejectionsTable)}`,
     ).pipe(Effect.ensuring(store.run("DETACH mining_db").pipe(Effect.ignore)))
   }
   yield* store.run(
@@ -323,7 +329,7 @@ export const publish = Effect.fn("dataset.publish")(function*(options: PublishOp
   const inputs: ReadonlyArray<readonly [string, string]> = [
     [options.candidates, "candidates"],
     ...(source._tag === "VerdictsFile" ? [[source.file, "verdicts"] as const] : [[source.validated, "kept instances"] as const, [source.db, "validation database"] as const]),
-    ...(options.miningDb === undefined ? [] : [[options.miningDb, "mining database"] as const]),
+    ...(options.mining === undefined ? [] : [[options.mining.db, "mining database"] as const]),
   ]
   for (const [file, what] of inputs) {
     if (!(yield* fs.exists(file))) {
@@ -343,9 +349,9 @@ export const publish = Effect.fn("dataset.publish")(function*(options: PublishOp
       yield* loadVerdicts(source.file, at("verdicts.rejects.jsonl"))
       yield* validatedFromCandidates
     } else {
-      yield* loadValidationStore(source.validated, path.resolve(source.db), at("validated.rejects.jsonl"))
+      yield* loadValidationStore(source.validated, path.resolve(source.db), source.table, at("validated.rejects.jsonl"))
     }
-    yield* recordRejections(options.miningDb === undefined ? undefined : path.resolve(options.miningDb))
+    yield* recordRejections(options.mining === undefined ? undefined : { ...options.mining, db: path.resolve(options.mining.db) })
     yield* say(`writing ${at(files.jsonl)}`)
     const written = yield* Effect.scoped(Effect.gen(function*() {
       const writer = yield* openJsonlWriter(at(`${files.jsonl}.tmp`), TaskInstanceHf, { syncEvery: 10_000 })

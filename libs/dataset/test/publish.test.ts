@@ -82,7 +82,7 @@ const writeInputs = (dir: string, order: (xs: ReadonlyArray<unknown>) => Readonl
 const inputsOf = (dir: string, out: string) => ({
   candidates: join(dir, "candidates.jsonl"),
   verdicts: { _tag: "VerdictsFile", file: join(dir, "verdicts.jsonl") } as const,
-  miningDb: join(dir, "mining.duckdb"),
+  mining: { db: join(dir, "mining.duckdb"), rejectionsTable: "mining_rejections" },
   outDir: out,
   progress: false,
 })
@@ -227,7 +227,7 @@ describe("publish", () => {
         const out = join(dir, "out")
         const summary = yield* publish({
           ...inputsOf(dir, out),
-          verdicts: { _tag: "ValidationStore", validated: join(dir, "validated.jsonl"), db: join(dir, "validation.duckdb") },
+          verdicts: { _tag: "ValidationStore", validated: join(dir, "validated.jsonl"), db: join(dir, "validation.duckdb"), table: "validations" },
         })
         const rows = readFileSync(join(out, "dataset.jsonl"), "utf8").trimEnd().split("\n")
           .map((l) => Schema.decodeUnknownSync(Schema.parseJson(TaskInstanceHf))(l))

@@ -5,7 +5,7 @@
 // (EvaluationOutcome) with its reason. Infrastructure faults (engine error, image missing, container died) are retried
 // with backoff and, if they persist, end as infrastructure_failure. Results are stored under a content key, so an
 // identical prediction is answered from the store and a changed one re-runs, whatever the run is called.
-import type { Prediction, TaskInstance } from "@swe-gym/domain"
+import type { EvaluationResult, Prediction, TaskInstance } from "@swe-gym/domain"
 import { isStoreError, type Store, type StoreError } from "@swe-gym/store"
 import { Clock, type Duration, Effect, Exit, Option, Ref, Schedule, Stream } from "effect"
 import { availableParallelism } from "node:os"
@@ -15,7 +15,6 @@ import {
   type AttemptFacts,
   classify,
   emptyEvaluationSummary,
-  type EvaluationResult,
   type EvaluationSummary,
   evaluationKey,
   isEmptyPatch,

@@ -8,10 +8,9 @@
 // As in SWE-bench, "completed" means the tests ran to a grade (resolved or unresolved); a patch that did not apply, a
 // timeout and an infrastructure failure are errors there, and have their own lists in the swe-gym file.
 import { FileSystem, Path } from "@effect/platform"
-import { type EvaluationOutcome, InstanceReportFile, type ResolvedStatus, RunReport } from "@swe-gym/domain"
+import { type EvaluationOutcome, EvaluationResult, InstanceReportFile, type ResolvedStatus, RunReport } from "@swe-gym/domain"
 import { Effect, Schema } from "effect"
 import type { Evaluated, EvaluationRecord } from "./evaluate.js"
-import { EvaluationResult } from "./evaluation-result.js"
 
 /** A model name as a folder or file name (SWE-bench replaces "/" with "__"). */
 export const modelFolderName = (model: string): string => model.replace(/\//g, "__")

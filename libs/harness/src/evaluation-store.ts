@@ -2,9 +2,10 @@
 // name: a re-run answers an identical prediction from the store and re-runs a changed one. Infrastructure failures are
 // not stored as results (the next run retries them). Which results make up a run is recorded apart (evaluation_runs),
 // so a run's reports can be rebuilt, and an interrupted run keeps every instance finished before the interrupt.
+import { EvaluationResult } from "@swe-gym/domain"
 import { type Migration, Store } from "@swe-gym/store"
+import { HarnessTables } from "./tables.js"
 import { Effect, Option, Schema } from "effect"
-import { EvaluationResult } from "./evaluation-result.js"
 
 /** The evaluate stage's DuckDB tables (component "harness-eval", apart from validation's "harness" migrations). */
 export const evaluationMigrations: ReadonlyArray<Migration> = [
@@ -55,7 +56,7 @@ export const isStorableResult = (result: EvaluationResult): boolean => result.ou
 export const findEvaluation = Effect.fn("harness.findEvaluation")(function* (key: string) {
   const store = yield* Store
   const rows = yield* store.query(
-    "SELECT CAST(result AS VARCHAR) AS result, test_output FROM evaluations WHERE key = ?",
+    `SELECT CAST(result AS VARCHAR) AS result, test_output FROM ${HarnessTables.evaluations} WHERE key = ?`,
     [key],
     StoredRow,
   )
@@ -75,7 +76,7 @@ export const saveEvaluation = Effect.fn("harness.saveEvaluation")(function* (res
   const store = yield* Store
   const json = yield* Schema.encode(ResultJson)(result).pipe(Effect.orDie)
   yield* store.run(
-    `INSERT OR REPLACE INTO evaluations (key, instance_id, patch_sha256, image, spec_hash, outcome, resolution, evaluated_at, result, test_output)
+    `INSERT OR REPLACE INTO ${HarnessTables.evaluations} (key, instance_id, patch_sha256, image, spec_hash, outcome, resolution, evaluated_at, result, test_output)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       result.key,
@@ -97,7 +98,7 @@ export const recordRunResult = Effect.fn("harness.recordRunResult")(function* (r
   const store = yield* Store
   const json = yield* Schema.encode(ResultJson)(result).pipe(Effect.orDie)
   yield* store.run(
-    `INSERT OR REPLACE INTO evaluation_runs (run_id, model_name_or_path, instance_id, key, outcome, cached, result, recorded_at)
+    `INSERT OR REPLACE INTO ${HarnessTables.evaluationRuns} (run_id, model_name_or_path, instance_id, key, outcome, cached, result, recorded_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     [runId, result.model_name_or_path, result.instance_id, result.key, result.outcome, cached, json, new Date().toISOString()],
   )
@@ -107,7 +108,7 @@ export const recordRunResult = Effect.fn("harness.recordRunResult")(function* (r
 export const runResults = Effect.fn("harness.runResults")(function* (runId: string) {
   const store = yield* Store
   const rows = yield* store.query(
-    "SELECT CAST(result AS VARCHAR) AS result FROM evaluation_runs WHERE run_id = ? ORDER BY model_name_or_path, instance_id",
+    `SELECT CAST(result AS VARCHAR) AS result FROM ${HarnessTables.evaluationRuns} WHERE run_id = ? ORDER BY model_name_or_path, instance_id`,
     [runId],
     Schema.Struct({ result: Schema.String }),
   )

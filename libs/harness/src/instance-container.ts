@@ -83,6 +83,10 @@ export const DefaultHistoryMode: HistoryMode = "base-only"
  */
 export const purgeScript = (baseCommit: string, mode: HistoryMode = DefaultHistoryMode): string => {
   const base = baseCommit
+  // The checkout compares the image's index with the work tree by size and mtime only: in a new container every file's
+  // ctime, inode and device differ from what the index recorded at build time, and git would otherwise re-read every
+  // file (seconds on a large tree). A file changed in the second its index entry was written is racily clean, and git
+  // compares its content anyway.
   // Depth needs the file:// transport (a local path clone ignores it); pack.window=0: the objects of one tree are
   // packed as they are, without a delta search that costs more than it saves inside a throwaway container.
   const clone = mode === "base-only"
@@ -92,7 +96,7 @@ export const purgeScript = (baseCommit: string, mode: HistoryMode = DefaultHisto
 cd ${RepoDir}
 if ! git cat-file -e '${base}^{commit}' 2>/dev/null; then echo "swe-gym: base commit missing"; exit 3; fi
 git rev-list --all --reflog '^${base}' > /tmp/swe-gym-later
-git checkout -q -f --detach '${base}'
+git -c core.checkStat=minimal -c core.trustctime=false checkout -q -f --detach '${base}'
 git clean -q -fd
 git update-ref refs/heads/swe-gym-base '${base}'
 rm -rf /tmp/swe-gym-purged.git

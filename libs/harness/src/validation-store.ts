@@ -3,6 +3,7 @@
 // build, a failed history check) are tried again by the next run, never cached.
 import { LabelAudit, ValidationResult } from "@swe-gym/domain"
 import { type Migration, Store } from "@swe-gym/store"
+import { HarnessTables } from "./tables.js"
 import { Effect, Option, Schema } from "effect"
 
 /** The harness's DuckDB tables. */
@@ -47,7 +48,7 @@ export const isFinalVerdict = (result: ValidationResult): boolean =>
 /** The stored verdict with this key, if any. */
 export const findValidation = Effect.fn("harness.findValidation")(function* (key: string) {
   const store = yield* Store
-  const rows = yield* store.query("SELECT CAST(result AS VARCHAR) AS result FROM validations WHERE key = ?", [key], Stored)
+  const rows = yield* store.query(`SELECT CAST(result AS VARCHAR) AS result FROM ${HarnessTables.validations} WHERE key = ?`, [key], Stored)
   const row = rows[0]
   if (row === undefined) return Option.none<ValidationResult>()
   return yield* Schema.decode(ResultJson)(row.result).pipe(
@@ -66,7 +67,7 @@ export const saveValidation = Effect.fn("harness.saveValidation")(function* (res
   const audit = result.label_audit
   const auditJson = audit === undefined ? null : yield* Schema.encode(AuditJson)(audit).pipe(Effect.orDie)
   yield* store.run(
-    `INSERT OR REPLACE INTO validations
+    `INSERT OR REPLACE INTO ${HarnessTables.validations}
   (key, instance_id, kept, reason, image, validated_at, result, label_errors, environment_mismatches, labels_missing, label_audit)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
@@ -89,7 +90,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 export const validationsOf = Effect.fn("harness.validationsOf")(function* (instanceId: string) {
   const store = yield* Store
   const rows = yield* store.query(
-    "SELECT CAST(result AS VARCHAR) AS result FROM validations WHERE instance_id = ? ORDER BY validated_at DESC",
+    `SELECT CAST(result AS VARCHAR) AS result FROM ${HarnessTables.validations} WHERE instance_id = ? ORDER BY validated_at DESC`,
     [instanceId],
     Stored,
   )

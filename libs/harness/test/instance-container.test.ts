@@ -105,4 +105,20 @@ describe("prepareInstance: no future history", () => {
       const error = yield* Effect.flip(Effect.scoped(prepareInstance({ instance_id: "x-1", base_commit: "0123456789abcdef0123456789abcdef01234567" }, image)))
       expect(error).toBeInstanceOf(BaseCommitMissing)
     }).pipe(Effect.provide(dockerLayer())), 300_000)
+
+  it.live("a tracked file the install step changed (same size, same second as the checkout) is put back to base", () =>
+    Effect.gen(function* () {
+      const mirror = mirrorPath("sample/calc")
+      const newest = newestCommit(mirror)
+      // README.md is the same at base and at the setup commit, so the checkout has no reason of its own to rewrite it:
+      // only the index's racy-entry rule (content compared when mtime is not older than the index) catches the change.
+      expect(gitOut(mirror, ["diff", "--stat", pull.base_commit, newest, "--", "README.md"])).toBe("")
+      const installSpec = testSpec({ repo: "sample/calc", env: { SWE_GYM_TEST: "install-edits-tracked" }, install: ["sed -i 's/^#/%/' README.md"] })
+      const image = yield* ensureEnvironmentImage({ repo: "sample/calc", version: "install-edit", setupCommit: newest, spec: installSpec, mirror }, { logDir: tempDir("swe-gym-logs-") })
+      yield* Effect.scoped(Effect.gen(function* () {
+        const { container } = yield* prepareInstance({ instance_id: pull.instance_id, base_commit: pull.base_commit }, image)
+        expect((yield* exec(container, "git status --porcelain")).stdout).toBe("")
+        expect((yield* exec(container, "cat README.md")).stdout).toBe(gitOut(mirror, ["show", `${pull.base_commit}:README.md`]))
+      }))
+    }).pipe(Effect.provide(dockerLayer())), 300_000)
 })

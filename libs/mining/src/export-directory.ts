@@ -20,7 +20,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Issue, IssueComment, type IssueRecord, PullRequest, PullRequestCommit, type PullRequestRecord } from "@swe-gym/domain"
 import { Effect, Option, ParseResult, Schema, Stream } from "effect"
-import { type MirrorFailed, mirrorFromBundle } from "./git-history.js"
+import { type MirrorFailed, mirrorFromBundle } from "@swe-gym/git"
 
 /** A file of the export directory that could not be read. */
 export class ExportFileUnreadable extends Schema.TaggedError<ExportFileUnreadable>()("ExportFileUnreadable", {

@@ -1,6 +1,6 @@
-import { Command, type CommandExecutor, FileSystem, Path } from "@effect/platform"
+import { type CommandExecutor, FileSystem, Path } from "@effect/platform"
+import { GitFailed, mirrorFromBundle, runGit, streamGitRecords } from "@swe-gym/git"
 import type { PullRequest, PullRequestCommit, PullRequestRecord } from "@swe-gym/domain"
-import { createHash } from "node:crypto"
 import { Chunk, Effect, Option, Ref, Schema, Stream } from "effect"
 import {
   type PullRequestSource,
@@ -31,90 +31,6 @@ import {
 // created_at = the earliest author date of the PR's commits, updated_at = merged_at = the merge commit's committer date.
 // base.ref is the branch the PR was merged into, as far as history tells (see `historyPulls`).
 // Closed-unmerged PRs and PR discussion leave no trace in git, so these candidates are weaker (`weak_problem_statement`).
-
-/** A git command failed (or git is not installed). */
-export class GitFailed extends Schema.TaggedError<GitFailed>()("GitFailed", {
-  dir: Schema.String,
-  args: Schema.Array(Schema.String),
-  exitCode: Schema.NullOr(Schema.Number),
-  stderr: Schema.String,
-  hint: Schema.String,
-}) {
-  override get message(): string {
-    return `git ${this.args.join(" ")} in ${this.dir} failed${this.exitCode === null ? "" : ` (exit ${this.exitCode})`}: ${this.stderr.trim()} (${this.hint})`
-  }
-}
-
-// Options that make output independent of the user's and the machine's git configuration.
-const fixedConfig = [
-  "-c", "color.ui=false",
-  "-c", "diff.noprefix=false",
-  "-c", "diff.mnemonicPrefix=false",
-  "-c", "diff.relative=false",
-  "-c", "log.showSignature=false",
-  "-c", "i18n.logOutputEncoding=UTF-8",
-  "-c", "core.quotePath=true",
-]
-
-const gitCommand = (dir: string, args: ReadonlyArray<string>) =>
-  Command.make("git", ...fixedConfig, ...args).pipe(
-    Command.workingDirectory(dir),
-    Command.env({ GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_PAGER: "cat" }),
-  )
-
-const platformFailure = (dir: string, args: ReadonlyArray<string>) => (e: { readonly message: string }) =>
-  new GitFailed({ dir, args, exitCode: null, stderr: e.message, hint: "is git installed and on PATH, and is the directory readable?" })
-
-const collectText = <E>(bytes: Stream.Stream<Uint8Array, E>) =>
-  bytes.pipe(Stream.decodeText(), Stream.runFold("", (acc, s) => acc + s))
-
-/** Runs git in `dir` and returns its standard output; a non-zero exit fails with git's stderr. */
-export const runGit = (dir: string, args: ReadonlyArray<string>): Effect.Effect<string, GitFailed, CommandExecutor.CommandExecutor> =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const proc = yield* Command.start(gitCommand(dir, args))
-      const [stdout, stderr, code] = yield* Effect.all([collectText(proc.stdout), collectText(proc.stderr), proc.exitCode], {
-        concurrency: 3,
-      })
-      if (code !== 0) return yield* new GitFailed({ dir, args, exitCode: code, stderr: stderr.slice(-4000), hint: hintFor(stderr) })
-      return stdout
-    }),
-  ).pipe(Effect.catchTag("SystemError", "BadArgument", platformFailure(dir, args)))
-
-const hintFor = (stderr: string): string =>
-  /not a git repository/i.test(stderr)
-    ? "the directory is not a git repository: pass a mirror (git clone --mirror URL) or a directory of them"
-    : /unknown revision|bad revision|bad object/i.test(stderr)
-    ? "the mirror lacks a commit: update it (git fetch) or clone it again with --mirror"
-    : "see git's message"
-
-/** Streams git's output split at NUL bytes (`-z` output); the process is killed when the stream stops early. */
-export const streamGitRecords = (
-  dir: string,
-  args: ReadonlyArray<string>,
-): Stream.Stream<string, GitFailed, CommandExecutor.CommandExecutor> =>
-  Stream.unwrapScoped(
-    Effect.gen(function*() {
-      const proc = yield* Command.start(gitCommand(dir, args))
-      const stderr = yield* Effect.fork(collectText(proc.stderr))
-      let pending = ""
-      const records = proc.stdout.pipe(
-        Stream.decodeText(),
-        Stream.mapConcat((text) => {
-          const parts = (pending + text).split("\0")
-          pending = parts.pop() ?? ""
-          return parts
-        }),
-      )
-      const finish = Effect.gen(function*() {
-        const code = yield* proc.exitCode
-        const err = yield* stderr.await.pipe(Effect.flatten, Effect.orElseSucceed(() => ""))
-        if (code !== 0) return yield* new GitFailed({ dir, args, exitCode: code, stderr: err.slice(-4000), hint: hintFor(err) })
-        return pending === "" ? [] : [pending]
-      })
-      return Stream.concat(records, Stream.fromIterableEffect(finish))
-    }),
-  ).pipe(Stream.catchTags({ SystemError: platformFailure(dir, args), BadArgument: platformFailure(dir, args) }))
 
 /** One commit as `git log -z --format=…` describes it. */
 export interface GitCommit {
@@ -545,78 +461,4 @@ export const resolveMirrors = Effect.fn("mining.resolveMirrors")(function*(dir: 
     )
   }
   return options.repos.length === 0 ? mirrors : mirrors.filter((m) => options.repos.some((r) => r.toLowerCase() === m.repo.toLowerCase()))
-})
-
-// The one way a `mirror.bundle` (`git bundle create --all`, as export directories hold it) becomes a bare mirror: cloned once
-// into a cache directory under a name holding the bundle's content hash, through a temporary directory renamed into place.
-// A regenerated bundle gets a fresh mirror; concurrent callers (in one process or several) all end with the same directory.
-
-/** The bare mirror of a repository could not be made from its bundle. */
-export class MirrorFailed extends Schema.TaggedError<MirrorFailed>()("MirrorFailed", {
-  bundle: Schema.String,
-  target: Schema.String,
-  reason: Schema.String,
-  hint: Schema.String,
-}) {
-  override get message(): string {
-    return `cannot make a mirror of ${this.bundle} at ${this.target}: ${this.reason} (${this.hint})`
-  }
-}
-
-const exists = (file: string) => Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(file).pipe(Effect.orElseSucceed(() => false)))
-
-/** The first 16 hex digits of the SHA-256 of a file, read as a stream. */
-const fileHash = (file: string) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const hash = createHash("sha256")
-    yield* Stream.runForEach(fs.stream(file), (chunk) => Effect.sync(() => hash.update(chunk)))
-    return hash.digest("hex").slice(0, 16)
-  })
-
-/**
- * The path of a bare mirror of `repo` made from the bundle file `bundle`: `<cacheDir>/<owner__name>-<hash>.git`. Made on
- * first use only (idempotent); safe to call concurrently: each caller clones into its own temporary directory, and the first
- * rename wins while the others drop theirs.
- */
-export const mirrorFromBundle = Effect.fn("mining.mirrorFromBundle")(function*(bundle: string, repo: string, cacheDir: string) {
-  const fs = yield* FileSystem.FileSystem
-  const path = yield* Path.Path
-  const absolute = path.resolve(bundle)
-  const failed = (target: string, hint: string) => (e: { readonly message: string }) =>
-    new MirrorFailed({ bundle: absolute, target, reason: e.message, hint })
-  const hash = yield* fileHash(absolute).pipe(
-    Effect.mapError(failed(cacheDir, "the bundle cannot be read: check that the export directory holds this repository's mirror.bundle")),
-  )
-  const target = path.resolve(cacheDir, `${repoFolderName(repo)}-${hash}.git`)
-  if (yield* exists(path.join(target, "HEAD"))) return target
-  const unwritable = failed(target, "check that the cache directory is writable")
-  yield* fs.makeDirectory(cacheDir, { recursive: true }).pipe(Effect.mapError(unwritable))
-  const temp = yield* fs.makeTempDirectory({ directory: path.resolve(cacheDir), prefix: `${repoFolderName(repo)}-${hash}.tmp-` }).pipe(
-    Effect.mapError(unwritable),
-  )
-  const clone = path.join(temp, "mirror.git")
-  yield* Effect.gen(function*() {
-    yield* runGit(temp, ["clone", "--quiet", "--mirror", absolute, clone]).pipe(
-      Effect.mapError(failed(target, "check that git is installed and the file is a git bundle (git bundle verify)")),
-    )
-    yield* fs.rename(clone, target).pipe(
-      Effect.catchAll((e) => Effect.flatMap(exists(path.join(target, "HEAD")), (done) => (done ? Effect.void : Effect.fail(unwritable(e))))),
-    )
-  }).pipe(Effect.ensuring(fs.remove(temp, { recursive: true }).pipe(Effect.ignore)))
-  return target
-})
-
-/**
- * The bare mirror of `repo` in `dir`: `<dir>/<owner__name>.git` when it is one, else the mirror of
- * `<dir>/<owner__name>/mirror.bundle` (an export directory) made by {@link mirrorFromBundle} in `cacheDir`; none when
- * `dir` holds neither.
- */
-export const repositoryMirror = Effect.fn("mining.repositoryMirror")(function*(dir: string, repo: string, cacheDir: string) {
-  const path = yield* Path.Path
-  const bare = path.resolve(dir, `${repoFolderName(repo)}.git`)
-  if (yield* exists(path.join(bare, "HEAD"))) return Option.some(bare)
-  const bundle = path.resolve(dir, repoFolderName(repo), "mirror.bundle")
-  if (!(yield* exists(bundle))) return Option.none<string>()
-  return Option.some(yield* mirrorFromBundle(bundle, repo, cacheDir))
 })

@@ -4,6 +4,7 @@ import { CachedResponse, EtagCache } from "@swe-gym/github"
 import { type Migration, type QueryDecodeFailed, type QueryFailed, Store } from "@swe-gym/store"
 import { Chunk, Clock, Effect, Layer, Option, Schema, Stream } from "effect"
 import type { Rejection } from "./filters.js"
+import { MiningTables } from "./tables.js"
 
 // The miner's tables in DuckDB (component "mining"):
 // - mining_state: per repository, the newest PR `updated_at` whose PRs are all stored (the next run lists from there),
@@ -75,13 +76,13 @@ export type RepoState = typeof RepoState.Type
 
 /** The state of `repo`, if a run completed it. */
 export const readState = (repo: string): Effect.Effect<Option.Option<RepoState>, QueryFailed | QueryDecodeFailed, Store> =>
-  Effect.flatMap(Store, (store) => store.query("SELECT * FROM mining_state WHERE repo = $1", [repo], RepoState)).pipe(
+  Effect.flatMap(Store, (store) => store.query(`SELECT * FROM ${MiningTables.state} WHERE repo = $1`, [repo], RepoState)).pipe(
     Effect.map((rows) => Option.fromNullable(rows[0])),
   )
 
 /** Records `repo`'s state (after all its PRs are stored). */
 export const writeState = (state: RepoState) =>
-  Effect.flatMap(Store, (store) => store.upsert("mining_state", Stream.make(state), { key: ["repo"], schema: RepoState }))
+  Effect.flatMap(Store, (store) => store.upsert(MiningTables.state, Stream.make(state), { key: ["repo"], schema: RepoState }))
 
 /** Whether the PR `instanceId` is stored (as a candidate or a rejection) at exactly `updatedAt`, mined with `options`. */
 export const storedAt = (
@@ -91,8 +92,8 @@ export const storedAt = (
 ): Effect.Effect<boolean, QueryFailed | QueryDecodeFailed, Store> =>
   Effect.flatMap(Store, (store) =>
     store.query(
-      `SELECT 1 AS found FROM mining_candidates WHERE instance_id = $1 AND pr_updated_at = $2 AND mining_options = $3
-       UNION ALL SELECT 1 AS found FROM mining_rejections WHERE instance_id = $1 AND pr_updated_at = $2 AND mining_options = $3`,
+      `SELECT 1 AS found FROM ${MiningTables.candidates} WHERE instance_id = $1 AND pr_updated_at = $2 AND mining_options = $3
+       UNION ALL SELECT 1 AS found FROM ${MiningTables.rejections} WHERE instance_id = $1 AND pr_updated_at = $2 AND mining_options = $3`,
       [instanceId, updatedAt, options],
       Schema.Struct({ found: Schema.Number }),
     )).pipe(Effect.map((rows) => rows.length > 0))
@@ -101,8 +102,8 @@ export const storedAt = (
 export const anyStored = (repo: string, options: string): Effect.Effect<boolean, QueryFailed | QueryDecodeFailed, Store> =>
   Effect.flatMap(Store, (store) =>
     store.query(
-      `SELECT 1 AS found WHERE EXISTS (SELECT 1 FROM mining_candidates WHERE repo = $1 AND mining_options = $2)
-       OR EXISTS (SELECT 1 FROM mining_rejections WHERE repo = $1 AND mining_options = $2)`,
+      `SELECT 1 AS found WHERE EXISTS (SELECT 1 FROM ${MiningTables.candidates} WHERE repo = $1 AND mining_options = $2)
+       OR EXISTS (SELECT 1 FROM ${MiningTables.rejections} WHERE repo = $1 AND mining_options = $2)`,
       [repo, options],
       Schema.Struct({ found: Schema.Number }),
     )).pipe(Effect.map((rows) => rows.length > 0))
@@ -131,16 +132,16 @@ export const storeVerdicts = Effect.fn("mining.storeVerdicts")(function*(verdict
   const store = yield* Store
   const candidateIds = ids(verdicts, "Candidate")
   const rejectedIds = ids(verdicts, "Rejected")
-  if (candidateIds.length > 0) yield* store.run("DELETE FROM mining_rejections WHERE list_contains($1::VARCHAR[], instance_id)", [candidateIds])
-  if (rejectedIds.length > 0) yield* store.run("DELETE FROM mining_candidates WHERE list_contains($1::VARCHAR[], instance_id)", [rejectedIds])
+  if (candidateIds.length > 0) yield* store.run(`DELETE FROM ${MiningTables.rejections} WHERE list_contains($1::VARCHAR[], instance_id)`, [candidateIds])
+  if (rejectedIds.length > 0) yield* store.run(`DELETE FROM ${MiningTables.candidates} WHERE list_contains($1::VARCHAR[], instance_id)`, [rejectedIds])
   const candidates = verdicts.flatMap((v) => (v._tag === "Candidate" ? [{ ...toInstanceRow(v.candidate), pr_updated_at: v.prUpdatedAt, mining_options: v.options }] : []))
   const rejections = verdicts.flatMap((v) =>
     v._tag === "Rejected"
       ? [{ instance_id: v.rejection.instance_id, repo: v.repo, reason: v.rejection.reason, detail: v.rejection.detail, pr_updated_at: v.prUpdatedAt, mining_options: v.options, mined_at: v.minedAt }]
       : []
   )
-  if (candidates.length > 0) yield* store.upsert("mining_candidates", Stream.fromIterable(candidates), { key: ["instance_id"] })
-  if (rejections.length > 0) yield* store.upsert("mining_rejections", Stream.fromIterable(rejections), { key: ["instance_id"] })
+  if (candidates.length > 0) yield* store.upsert(MiningTables.candidates, Stream.fromIterable(candidates), { key: ["instance_id"] })
+  if (rejections.length > 0) yield* store.upsert(MiningTables.rejections, Stream.fromIterable(rejections), { key: ["instance_id"] })
 })
 
 const candidateColumns =
@@ -152,7 +153,7 @@ export const storedCandidates = (pageSize = 500): Stream.Stream<TaskInstance, Qu
     Effect.map(Store, (store) =>
       Stream.paginateChunkEffect(Option.none<string>(), (after) =>
         store.query(
-          `SELECT ${candidateColumns} FROM mining_candidates WHERE $1::VARCHAR IS NULL OR instance_id > $1 ORDER BY instance_id LIMIT ${pageSize}`,
+          `SELECT ${candidateColumns} FROM ${MiningTables.candidates} WHERE $1::VARCHAR IS NULL OR instance_id > $1 ORDER BY instance_id LIMIT ${pageSize}`,
           [Option.getOrNull(after)],
           InstanceRow,
         ).pipe(
@@ -183,16 +184,16 @@ export type StoredRejection = typeof StoredRejection.Type
 export const storedRejections = (repos: ReadonlyArray<string> = []) =>
   Effect.flatMap(Store, (store) =>
     repos.length === 0
-      ? store.query("SELECT instance_id, repo, reason, detail, pr_updated_at FROM mining_rejections ORDER BY instance_id", [], StoredRejection)
+      ? store.query(`SELECT instance_id, repo, reason, detail, pr_updated_at FROM ${MiningTables.rejections} ORDER BY instance_id`, [], StoredRejection)
       : store.query(
-        "SELECT instance_id, repo, reason, detail, pr_updated_at FROM mining_rejections WHERE list_contains($1::VARCHAR[], repo) ORDER BY instance_id",
+        `SELECT instance_id, repo, reason, detail, pr_updated_at FROM ${MiningTables.rejections} WHERE list_contains($1::VARCHAR[], repo) ORDER BY instance_id`,
         [repos],
         StoredRejection,
       ))
 
 /** Number of stored candidates. */
 export const countCandidates = Effect.flatMap(Store, (store) =>
-  store.query("SELECT count(*)::INTEGER AS n FROM mining_candidates", [], Schema.Struct({ n: Schema.Number }))).pipe(
+  store.query(`SELECT count(*)::INTEGER AS n FROM ${MiningTables.candidates}`, [], Schema.Struct({ n: Schema.Number }))).pipe(
     Effect.map((rows) => rows[0]?.n ?? 0),
   )
 
@@ -206,14 +207,14 @@ export const EtagCacheStore: Layer.Layer<EtagCache, never, Store> = Layer.effect
   EtagCache,
   Effect.map(Store, (store) => ({
     get: (key: string) =>
-      store.query("SELECT etag, body, format, link FROM github_etags WHERE url = $1", [key], EtagRow).pipe(
+      store.query(`SELECT etag, body, format, link FROM ${MiningTables.etags} WHERE url = $1`, [key], EtagRow).pipe(
         Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.flatMap(Schema.decodeUnknownOption(CachedResponse)))),
         Effect.orElseSucceed(() => Option.none()),
       ),
     set: (key: string, value: CachedResponse) =>
       Clock.currentTimeMillis.pipe(
         Effect.flatMap((now) =>
-          store.upsert("github_etags", Stream.make({ url: key, ...value, fetched_at: new Date(now).toISOString() }), { key: ["url"] })
+          store.upsert(MiningTables.etags, Stream.make({ url: key, ...value, fetched_at: new Date(now).toISOString() }), { key: ["url"] })
         ),
         Effect.asVoid,
         Effect.orElseSucceed(() => undefined),

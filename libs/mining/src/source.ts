@@ -109,7 +109,7 @@ export const filterPulls = <E, R>(
   )
 
 /** `owner/name` → `owner__name`, the folder name of a repository in an export directory or a directory of mirrors. */
-export const repoFolderName = (repo: string): string => repo.replace("/", "__")
+export { repoFolderName } from "@swe-gym/git"
 
 /** `owner__name` (optionally `.git`) → `owner/name`; none when the name has no `__`. */
 export const repoFromFolderName = (folder: string): string | undefined => {

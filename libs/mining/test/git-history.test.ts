@@ -6,13 +6,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { PullRequestRecord } from "@swe-gym/domain"
+import { mirrorFromBundle, repositoryMirror } from "@swe-gym/git"
 import { toCandidate } from "../src/candidate.js"
 import {
   gitHistorySource,
   branchTips,
   historyPullOf,
-  mirrorFromBundle,
-  repositoryMirror,
   parseGitCommit,
   repoFromRemoteUrl,
   resolveMirrors,
