@@ -7,8 +7,9 @@ import { OpenAiLlmClient } from "@swe-gym/llm"
 import { startLlmEmulator } from "@swe-gym/llm-emulator"
 import type { Sandbox } from "@swe-gym/sandbox"
 import { Store } from "@swe-gym/store"
-import { Chunk, Effect, Layer, Stream } from "effect"
-import { createHash } from "node:crypto"
+import { Chunk, Effect, Layer, Redacted, Schema, Stream } from "effect"
+import { createHash, randomBytes } from "node:crypto"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { AgentConfig } from "../src/agent-config.js"
 import { rolloutSteps } from "../src/rollout-store.js"
@@ -37,8 +38,11 @@ describe("rollout end to end (real client, emulator)", () => {
   it.scopedLive("oracle resolves (native and text tool calls, and under 20% faults), empty is an empty patch, loop is stuck at turn 3, babble recovers or ends format_error", () =>
     Effect.gen(function*() {
       const base = yield* defaultConfig()
-      const emulator = yield* startLlmEmulator({ instances: [instance], babbleTurns: 2 })
-      const store = Store.layer({ path: join(tempDir("swe-gym-e2e-"), "rollouts.duckdb"), migrations: agentMigrations })
+      // The endpoint wants a key: it must reach no row and no byte of the database.
+      const secret = `sk-swe-gym-${randomBytes(12).toString("hex")}`
+      const emulator = yield* startLlmEmulator({ instances: [instance], babbleTurns: 2, apiKey: Redacted.make(secret) })
+      const dir = tempDir("swe-gym-e2e-")
+      const store = Store.layer({ path: join(dir, "rollouts.duckdb"), migrations: agentMigrations })
       const runWith = (model: string, config: AgentConfig = base) =>
         Stream.make(instance).pipe(
           rollout<unknown, Sandbox, unknown, Sandbox>({ config, runId: "e2e", prepare: () => prepareTestbed(repo), verify }),
@@ -48,7 +52,7 @@ describe("rollout end to end (real client, emulator)", () => {
             if (only === undefined) throw new Error("no trajectory")
             return only
           }),
-          Effect.provide(Layer.mergeAll(docker, store, OpenAiLlmClient.layer({ baseUrl: emulator.url, model, retry: { baseDelay: "10 millis" } }))),
+          Effect.provide(Layer.mergeAll(docker, store, OpenAiLlmClient.layer({ baseUrl: emulator.url, model, apiKey: Redacted.make(secret), retry: { baseDelay: "10 millis" } }))),
         )
 
       const oracle = yield* runWith("oracle")
@@ -85,5 +89,17 @@ describe("rollout end to end (real client, emulator)", () => {
       expect(babble).toMatchObject({ exit_reason: "submitted", format_errors: 2 })
       const strict = yield* runWith("babble", { ...base, limits: { ...base.limits, max_format_errors: 2 } })
       expect(strict).toMatchObject({ exit_reason: "format_error", turns: 2 })
+
+      const leaks = yield* Effect.gen(function*() {
+        const db = yield* Store
+        return yield* db.query(
+          `SELECT (SELECT count(*) FROM agent_steps WHERE CAST(record AS VARCHAR) LIKE ?)
+                + (SELECT count(*) FROM agent_rollouts WHERE CAST(trajectory AS VARCHAR) LIKE ?) AS n`,
+          [`%${secret}%`, `%${secret}%`],
+          Schema.Struct({ n: Schema.Union(Schema.Number, Schema.BigIntFromSelf) }),
+        )
+      }).pipe(Effect.provide(store))
+      expect(Number(leaks[0]?.n)).toBe(0)
+      for (const file of readdirSync(dir)) expect(readFileSync(join(dir, file)).includes(secret)).toBe(false)
     }).pipe(Effect.provide(docker)), 600_000)
 })
