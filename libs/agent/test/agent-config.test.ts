@@ -1,7 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
-import { agentConfigHash, decodeAgentConfig, renderTemplate } from "../src/agent-config.js"
-import { defaultConfig, makeTestRepo, testInstance } from "./agent-fixtures.js"
+import { NodeContext } from "@effect/platform-node"
+import { readdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { agentConfigHash, decodeAgentConfig, loadAgentConfig, renderTemplate } from "../src/agent-config.js"
+import { defaultConfig, makeTestRepo, tempDir, testInstance } from "./agent-fixtures.js"
+
+const agentsDir = join(import.meta.dirname, "../../../data/agents")
 
 const minimal = { name: "m", system_template: "Instance: {{instance_id}}", instance_template: ["Repo {{repo}}", "{{problem_statement}}"] }
 
@@ -16,6 +21,28 @@ describe("agent config", () => {
       expect(config.system_template).toContain("Instance: {{instance_id}}")
       expect(config.system_template).toContain("/testbed")
     }))
+
+  it.effect("every config in data/agents loads, each under its own name and hash", () =>
+    Effect.gen(function*() {
+      const files = readdirSync(agentsDir).filter((f) => f.endsWith(".json"))
+      expect(files).toContain("default.json")
+      expect(files).toContain("text-tools.json")
+      const configs = yield* Effect.forEach(files, (f) => loadAgentConfig(join(agentsDir, f)))
+      expect(new Set(configs.map((c) => c.name)).size).toBe(files.length)
+      expect(new Set(configs.map(agentConfigHash)).size).toBe(files.length)
+      expect(configs.find((c) => c.name === "text-tools")?.tool_mode).toBe("text")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("a file that is not JSON, or missing, fails naming the file", () =>
+    Effect.gen(function*() {
+      const broken = join(tempDir("swe-gym-agent-config-"), "broken.json")
+      writeFileSync(broken, '{"name": "x",')
+      const notJson = yield* Effect.flip(loadAgentConfig(broken))
+      expect(notJson.message).toContain(broken)
+      expect(notJson.message).toContain("not valid JSON")
+      const missing = yield* Effect.flip(loadAgentConfig(join(agentsDir, "nope.json")))
+      expect(missing.message).toContain("nope.json")
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.effect("the hash fills in defaults: spelled-out defaults hash alike, any changed value hashes apart", () =>
     Effect.gen(function*() {
