@@ -123,6 +123,15 @@ export const rolloutKey = (parts: {
       .digest("hex"),
   })).digest("hex").slice(0, 32)
 
+/** One (instance, sample) being rolled out. */
+interface Rollout {
+  readonly instance: TaskInstance
+  readonly sample: number
+  readonly id: RolloutIdentity
+  /** Attempts so far, earlier runs' included. */
+  readonly attempts: Ref.Ref<number>
+}
+
 /** Exit reasons that are no verdict on the agent: a stored rollout ending so is run again by the next run. */
 const notAResult = new Set(["infrastructure_error", "llm_error"])
 
@@ -156,6 +165,97 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
     const isVerdict = options.isVerdict ?? ((v: Verification) => v.failure_class !== "infrastructure_failure")
     const complete: typeof llm.complete = (request) => llmSlots.withPermits(1)(llm.complete(request))
 
+    /** One attempt: a container, the agent loop, the patch; an infrastructure fault comes back as a Left. */
+    const attemptOnce = (r: Rollout) =>
+      Effect.gen(function*() {
+        const attempt = yield* Ref.updateAndGet(r.attempts, (n) => n + 1)
+        yield* beginAttempt(r.id, attempt)
+        yield* emit(RolloutEvent.RolloutStarted({ instance_id: r.instance.instance_id, sample: r.sample, rollout_key: r.id.rollout_key, attempt }))
+        const fault = (stage: "prepare" | "sandbox" | "llm") => (error: unknown) =>
+          new RolloutInfrastructureFault({
+            instance_id: r.instance.instance_id,
+            sample: r.sample,
+            stage,
+            detail: describe(error),
+            hint: stage === "llm"
+              ? "the LLM endpoint stayed unavailable through the client's retries; check that it is up and not overloaded"
+              : "the container or the Docker engine failed; check the engine (docker info) and the host's memory",
+          })
+        const onStep = (step: AgentStep) =>
+          recordStep(r.id.rollout_key, attempt, step).pipe(
+            Effect.zipRight(emit(RolloutEvent.RolloutStep({
+              instance_id: r.instance.instance_id,
+              sample: r.sample,
+              turn: step.index + 1,
+              usage: step.usage,
+              tools: step.actions.map((a) => a.name),
+            }))),
+          )
+        return yield* Effect.scoped(Effect.gen(function*() {
+          const container = yield* options.prepare(r.instance).pipe(Effect.mapError(fault("prepare")))
+          return yield* runAgent({
+            instance: r.instance,
+            container,
+            config,
+            temperature: r.id.temperature,
+            ...(options.seed === undefined ? {} : { seed: options.seed }),
+            label: `${r.instance.instance_id}/${r.sample}`,
+            complete,
+            onStep,
+          }).pipe(
+            Effect.catchTags({
+              EngineError: (e) => Effect.fail(fault("sandbox")(e)),
+              ContainerDied: (e) => Effect.fail(fault("sandbox")(e)),
+              LlmUnavailable: (e) => Effect.fail(fault("llm")(e)),
+            }),
+          )
+        }))
+      }).pipe(
+        Effect.map((result) => Either.right<AgentResult>(result)),
+        Effect.catchTag("RolloutInfrastructureFault", (e) => Effect.succeed(Either.left(e))),
+      )
+
+    /** Attempts until one gets through or the retries are spent (backoff doubling), then stores the trajectory. */
+    const agentPhase = (r: Rollout) =>
+      Effect.gen(function*() {
+        let result = yield* attemptOnce(r)
+        for (let retry = 0; Either.isLeft(result) && retry < retries; retry++) {
+          const delay = Duration.times(retryBase, 2 ** retry)
+          yield* emit(RolloutEvent.RolloutRetrying({
+            instance_id: r.instance.instance_id,
+            sample: r.sample,
+            attempt: yield* Ref.get(r.attempts),
+            detail: result.left.message,
+            delayMs: Duration.toMillis(delay),
+          }))
+          yield* Effect.sleep(delay)
+          result = yield* attemptOnce(r)
+        }
+        const attempts = yield* Ref.get(r.attempts)
+        const trajectory = toTrajectory(r.id, config, attempts, result)
+        yield* saveRolledOut(r.id, attempts, trajectory)
+        return trajectory
+      })
+
+    /** Verifies the patch (not after an infrastructure error: there is no patch of the agent's to judge). */
+    const verifyPhase = (r: Rollout, trajectory: RolloutTrajectory) =>
+      Effect.gen(function*() {
+        const final: RolloutTrajectory = trajectory.exit_reason === "infrastructure_error"
+          ? trajectory
+          : { ...trajectory, ...(yield* options.verify(r.instance, trajectory.model_patch)) }
+        // A verification that is no verdict (the evaluation's own infrastructure failed) leaves the rollout rolled out:
+        // the next run verifies it again without re-running the agent.
+        const verdict = final.failure_class === undefined || isVerdict({
+          resolved: final.resolved ?? false,
+          failure_class: final.failure_class,
+          evaluation_key: final.evaluation_key ?? "",
+        })
+        yield* (verdict ? saveVerified : saveRolledOut)(r.id, yield* Ref.get(r.attempts), final)
+        yield* emit(RolloutEvent.RolloutFinished({ trajectory: final }))
+        return final
+      })
+
+    /** One (instance, sample): from the store if done, else the agent (unless an earlier run got past it), then verification. */
     const one = (instance: TaskInstance, sample: number) =>
       Effect.gen(function*() {
         const temperature = temperatureOf(temperatures, sample)
@@ -171,99 +271,15 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
           run_id: options.runId,
         }
         const stored = yield* findRollout(key)
-        if (Option.isSome(stored) && stored.value.status === "verified" && Option.isSome(stored.value.trajectory)) {
-          const trajectory = stored.value.trajectory.value
-          if (!notAResult.has(trajectory.exit_reason)) {
-            yield* emit(RolloutEvent.RolloutResumed({ trajectory }))
-            return trajectory
-          }
+        const done = Option.flatMap(stored, (s) => (s.status === "verified" ? s.trajectory : Option.none()))
+        if (Option.isSome(done) && !notAResult.has(done.value.exit_reason)) {
+          yield* emit(RolloutEvent.RolloutResumed({ trajectory: done.value }))
+          return done.value
         }
-
-        // The agent loop, unless an earlier run got past it.
-        const attempts = yield* Ref.make(Option.isSome(stored) ? stored.value.attempt : 0)
-        const rolledOut = Option.isSome(stored) && stored.value.status === "rolled_out"
-          ? stored.value.trajectory
-          : Option.none<RolloutTrajectory>()
-        const trajectory = Option.isSome(rolledOut) ? rolledOut.value : yield* Effect.gen(function*() {
-          const attemptOnce = Effect.gen(function*() {
-            const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
-            yield* beginAttempt(id, attempt)
-            yield* emit(RolloutEvent.RolloutStarted({ instance_id: instance.instance_id, sample, rollout_key: key, attempt }))
-            const fault = (stage: "prepare" | "sandbox" | "llm") => (error: unknown) =>
-              new RolloutInfrastructureFault({
-                instance_id: instance.instance_id,
-                sample,
-                stage,
-                detail: describe(error),
-                hint: stage === "llm"
-                  ? "the LLM endpoint stayed unavailable through the client's retries; check that it is up and not overloaded"
-                  : "the container or the Docker engine failed; check the engine (docker info) and the host's memory",
-              })
-            return yield* Effect.scoped(Effect.gen(function*() {
-              const container = yield* options.prepare(instance).pipe(Effect.mapError(fault("prepare")))
-              return yield* runAgent({
-                instance,
-                container,
-                config,
-                temperature,
-                ...(options.seed === undefined ? {} : { seed: options.seed }),
-                label: `${instance.instance_id}/${sample}`,
-                complete,
-                onStep: (step: AgentStep) =>
-                  recordStep(key, attempt, step).pipe(
-                    Effect.zipRight(emit(RolloutEvent.RolloutStep({
-                      instance_id: instance.instance_id,
-                      sample,
-                      turn: step.index + 1,
-                      usage: step.usage,
-                      tools: step.actions.map((a) => a.name),
-                    }))),
-                  ),
-              }).pipe(
-                Effect.catchTags({
-                  EngineError: (e) => Effect.fail(fault("sandbox")(e)),
-                  ContainerDied: (e) => Effect.fail(fault("sandbox")(e)),
-                  LlmUnavailable: (e) => Effect.fail(fault("llm")(e)),
-                }),
-              )
-            }))
-          }).pipe(
-            Effect.map((r) => Either.right<AgentResult>(r)),
-            Effect.catchTag("RolloutInfrastructureFault", (e) => Effect.succeed(Either.left(e))),
-          )
-          let result = yield* attemptOnce
-          for (let retry = 0; Either.isLeft(result) && retry < retries; retry++) {
-            const delay = Duration.times(retryBase, 2 ** retry)
-            yield* emit(RolloutEvent.RolloutRetrying({
-              instance_id: instance.instance_id,
-              sample,
-              attempt: yield* Ref.get(attempts),
-              detail: result.left.message,
-              delayMs: Duration.toMillis(delay),
-            }))
-            yield* Effect.sleep(delay)
-            result = yield* attemptOnce
-          }
-          const done = toTrajectory(id, config, yield* Ref.get(attempts), result)
-          yield* saveRolledOut(id, yield* Ref.get(attempts), done)
-          return done
-        })
-
-        // Verification (not for an infrastructure error: there is no patch of the agent's to judge).
-        const attempt = yield* Ref.get(attempts)
-        const final: RolloutTrajectory = trajectory.exit_reason === "infrastructure_error"
-          ? trajectory
-          : { ...trajectory, ...(yield* options.verify(instance, trajectory.model_patch)) }
-        // A verification that is no verdict (the evaluation's own infrastructure failed) leaves the rollout rolled out:
-        // the next run verifies it again without re-running the agent.
-        const verdict = final.failure_class === undefined || isVerdict({
-          resolved: final.resolved ?? false,
-          failure_class: final.failure_class,
-          evaluation_key: final.evaluation_key ?? "",
-        })
-        yield* (verdict ? saveVerified : saveRolledOut)(id, attempt, final)
-        yield* emit(RolloutEvent.RolloutFinished({ trajectory: final }))
-        return final
+        const r: Rollout = { instance, sample, id, attempts: yield* Ref.make(Option.match(stored, { onNone: () => 0, onSome: (s) => s.attempt })) }
+        const rolledOut = Option.flatMap(stored, (s) => (s.status === "rolled_out" ? s.trajectory : Option.none()))
+        const trajectory = Option.isSome(rolledOut) ? rolledOut.value : yield* agentPhase(r)
+        return yield* verifyPhase(r, trajectory)
       })
 
     // An instance listed twice would race itself for the same keys: its first listing is the one run.
