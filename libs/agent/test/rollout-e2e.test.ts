@@ -87,6 +87,9 @@ describe("rollout end to end (real client, emulator)", () => {
 
       const babble = yield* runWith("babble")
       expect(babble).toMatchObject({ exit_reason: "submitted", format_errors: 2 })
+      // In text mode the malformed calls are in the content: the client's parse errors become observations.
+      const textBabble = yield* runWith("babble", { ...base, tool_mode: "text" })
+      expect(textBabble).toMatchObject({ exit_reason: "submitted", format_errors: 2 })
       const strict = yield* runWith("babble", { ...base, limits: { ...base.limits, max_format_errors: 2 } })
       expect(strict).toMatchObject({ exit_reason: "format_error", turns: 2 })
 
