@@ -115,6 +115,7 @@ export const importTrajectories = Effect.fn("analytics.importTrajectories")(func
   yield* fs.remove(options.rejectsPath, { force: true }).pipe(Effect.mapError(jsonlErrorFromPlatform(options.rejectsPath, "remove stale rejects file")))
   const rejects = yield* Effect.cached(Scope.extend(openJsonlWriter(options.rejectsPath, JsonlReject), scope))
   const samples = new Map<string, number>()
+  const runsWritten = new Set<string>()
   const importedAt = new Date()
 
   const writeBatch = (items: Chunk.Chunk<ImportItem>) =>
@@ -180,6 +181,8 @@ export const importTrajectories = Effect.fn("analytics.importTrajectories")(func
       if (batch.length === 0) return
       const runs = new Map<string, Row>()
       for (const { t } of batch) {
+        // A run is written once per import (its first trajectory's record), not once per batch.
+        if (runsWritten.has(t.run.run_id)) continue
         runs.set(t.run.run_id, {
           run_id: t.run.run_id,
           source_format: t.run.source_format,
@@ -192,7 +195,8 @@ export const importTrajectories = Effect.fn("analytics.importTrajectories")(func
           imported_at: at,
         })
       }
-      yield* store.upsert(runsTable, Stream.fromIterable(runs.values()), { key: ["run_id"] })
+      if (runs.size > 0) yield* store.upsert(runsTable, Stream.fromIterable(runs.values()), { key: ["run_id"] })
+      for (const id of runs.keys()) runsWritten.add(id)
       const ids = batch.map((n) => n.id)
       // Children of a re-imported trajectory are replaced; a first import (the common case) skips the deletes.
       const known = yield* store.query(
@@ -242,6 +246,8 @@ export const importTrajectories = Effect.fn("analytics.importTrajectories")(func
 
   yield* importSource(options.format, files, options).pipe(
     Stream.grouped(options.batchSize ?? 200),
+    // The next batch is read and decoded while DuckDB (on its own threads) writes this one.
+    Stream.buffer({ capacity: 1 }),
     Stream.runForEach(writeBatch),
   )
   const final = yield* Ref.get(summary)
