@@ -14,8 +14,15 @@ const db = Options.text("db").pipe(
   Options.withDescription("the DuckDB file where verdicts and results are stored (created when absent)"),
 )
 const instances = Options.file("instances", { exists: "yes" }).pipe(
-  Options.withDescription("SWE-bench-format JSONL of task instances (FAIL_TO_PASS / PASS_TO_PASS as arrays or JSON strings)"),
+  Options.withDescription("task instances: SWE-bench JSONL, a Hugging Face Parquet export, or a JSON list (FAIL_TO_PASS / PASS_TO_PASS as arrays or JSON strings)"),
 )
+const instanceIds = Options.text("instance-ids").pipe(
+  Options.optional,
+  Options.withDescription("only these instances (comma- or space-separated ids); an id the instances file lacks is an error"),
+)
+/** The ids of --instance-ids, split at commas and spaces. */
+const idsOf = (value: Option.Option<string>) =>
+  Option.map(value, (text) => text.split(/[\s,]+/).filter((id) => id !== ""))
 const concurrency = Options.integer("concurrency").pipe(
   Options.optional,
   Options.withDescription("instances run at once (default: the number of CPU cores)"),
@@ -55,7 +62,12 @@ const environmentOf = (args: { mirrors: string; mirrorCache: string; specs: stri
 const validateCommand = Command.make(
   "validate",
   {
-    instances: instances.pipe(Options.withDescription("JSONL of task candidates (SWE-bench format)")),
+    instances: instances.pipe(Options.withDescription("task candidates (SWE-bench JSONL, Parquet or a JSON list)")),
+    instanceIds,
+    labels: Options.choice("labels", ["derived", "given"]).pipe(
+      Options.withDefault("derived" as const),
+      Options.withDescription("labels the kept instances are written with: derived by this validation (default), or the rows' own FAIL_TO_PASS / PASS_TO_PASS (audited either way)"),
+    ),
     db,
     out: Options.text("out").pipe(Options.optional, Options.withDescription("append the kept candidates, with their labels, to this JSONL file")),
     concurrency,
@@ -71,9 +83,12 @@ const validateCommand = Command.make(
       const out = optional(args.out)
       const n = optional(args.concurrency)
       const reruns = optional(args.reruns)
+      const ids = optional(idsOf(args.instanceIds))
       yield* runValidate({
         instances: args.instances,
         specs: args.specs,
+        labels: args.labels,
+        ...(ids === undefined ? {} : { instanceIds: ids }),
         ...(out === undefined ? {} : { out }),
         ...(n === undefined ? {} : { concurrency: n }),
         ...(reruns === undefined ? {} : { reruns }),
@@ -85,9 +100,10 @@ const evaluateCommand = Command.make(
   "evaluate",
   {
     predictions: Options.text("predictions").pipe(
-      Options.withDescription(`JSONL of {instance_id, model_name_or_path, model_patch}, or "gold" / "empty" for every instance's gold / an empty patch`),
+      Options.withDescription(`predictions {instance_id, model_name_or_path, model_patch} as JSONL or SWE-bench's preds.json (an object keyed by instance id, or a list); or "gold" / "empty" for every instance's gold / an empty patch`),
     ),
     instances,
+    instanceIds,
     runId: Options.text("run-id").pipe(Options.withDescription("name of this run (reports go under it; results are looked up by content, never by it)")),
     db,
     out: Options.text("out").pipe(Options.withDefault("data/out/evaluation"), Options.withDescription("directory of the report files")),
@@ -103,7 +119,9 @@ const evaluateCommand = Command.make(
     Effect.gen(function* () {
       const n = optional(args.concurrency)
       const timeout = optional(args.timeout)
+      const ids = optional(idsOf(args.instanceIds))
       yield* runEvaluate({
+        ...(ids === undefined ? {} : { instanceIds: ids }),
         predictions: args.predictions,
         instances: args.instances,
         runId: args.runId,

@@ -4,7 +4,8 @@
 // finished before the interrupt. Output files are written whole from the results of the run (finished ones answered
 // from the store), never appended: a re-run after a crash writes the same files a clean run writes.
 import { NodeContext } from "@effect/platform-node"
-import { Prediction, readJsonl, TaskInstance, writeJsonlFile } from "@swe-gym/domain"
+import { readInstanceFile, readPredictionFile } from "@swe-gym/dataset"
+import { TaskInstance, writeJsonlFile } from "@swe-gym/domain"
 import { mirrorLookup } from "@swe-gym/git"
 import {
   addToSummary,
@@ -20,6 +21,7 @@ import {
   harnessMigrations,
   type HistoryMode,
   instanceEnvironmentsLayer,
+  type LabelChoice,
   loadSpecs,
   runReportsOf,
   toTaskInstance,
@@ -28,9 +30,9 @@ import {
   writeInstanceFiles,
   writeRunReports,
 } from "@swe-gym/harness"
-import { DockerClientLive, dockerSandboxLayer } from "@swe-gym/sandbox"
+import { DockerClientLive, dockerSandboxLayer, reapOrphans } from "@swe-gym/sandbox"
 import { Store } from "@swe-gym/store"
-import { Chunk, Console, type Duration, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Chunk, Console, type Duration, Effect, Exit, Layer, Schema, Stream } from "effect"
 import { renderEvaluationEvent, renderValidationEvent } from "./progress.js"
 
 /** Every migration the runner's database needs (validation and evaluation tables). */
@@ -38,8 +40,10 @@ export const runnerMigrations = [...harnessMigrations, ...evaluationMigrations]
 
 /** Settings shared by both pipelines. */
 export interface CommonArgs {
-  /** SWE-bench-format JSONL of task instances (candidates for validate). */
+  /** Task instances (candidates for validate): SWE-bench JSONL, a Hugging Face Parquet export, or a JSON list. */
   readonly instances: string
+  /** Only these instances of the file (default: all). */
+  readonly instanceIds?: ReadonlyArray<string>
   readonly concurrency?: number
 }
 
@@ -57,12 +61,16 @@ export interface EnvironmentArgs {
   readonly history?: HistoryMode
 }
 
-/** Reads task instances (bad lines to the rejects file, reported on stderr), filling environment_setup_commit. */
-const readInstances = Effect.fn("runner.readInstances")(function* (file: string) {
-  const read = yield* readJsonl(file, TaskInstance)
+/**
+ * Reads task instances from JSONL, a Hugging Face Parquet export or a JSON list (bad rows to the rejects file, reported
+ * on stderr), keeping only `instanceIds` when given (an id the file lacks is an error naming it), and fills
+ * environment_setup_commit.
+ */
+const readInstances = Effect.fn("runner.readInstances")(function* (file: string, instanceIds?: ReadonlyArray<string>) {
+  const read = yield* readInstanceFile(file, { instanceIds })
   const rows = Chunk.toReadonlyArray(yield* Stream.runCollect(read.rows))
   const summary = yield* read.summary
-  if (summary.rejected > 0) yield* Console.error(`${file}: ${summary.rejected} of ${summary.lines} lines rejected (not task instances), see ${summary.rejectsFile}`)
+  if (summary.rejected > 0) yield* Console.error(`${file}: ${summary.rejected} of ${summary.records} rows rejected (not task instances), see ${summary.rejectsFile}`)
   return assignSetupCommits(rows)
 })
 
@@ -79,14 +87,35 @@ export interface EvaluateArgs extends CommonArgs {
 
 /** Evaluates predictions against task instances, writing per-instance files as each completes and the run summaries. */
 export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: EvaluateArgs) {
-  const instances = yield* readInstances(args.instances)
+  yield* reapOrphanedContainers
+  const instances = yield* readInstances(args.instances, args.instanceIds)
+  const subset = new Set(instances.map((i) => i.instance_id))
   const fromFile = args.predictions !== "gold" && args.predictions !== "empty"
-  const predictionsRead = fromFile ? yield* readJsonl(args.predictions, Prediction) : undefined
+  // Predictions: JSONL or SWE-bench's preds.json (an object keyed by instance id, or a list). With --instance-ids, the
+  // predictions of other instances are left out, not reported as unknown.
+  const predictionsRead = fromFile ? yield* readPredictionFile(args.predictions) : undefined
   const predictions = predictionsRead !== undefined
-    ? predictionsRead.rows
+    ? predictionsRead.rows.pipe(Stream.filter((p) => args.instanceIds === undefined || subset.has(p.instance_id)))
     : Stream.fromIterable(args.predictions === "gold" ? goldPredictions(instances) : emptyPredictions(instances))
   const records: Array<EvaluationRecord> = []
-  yield* predictions.pipe(
+  const instanceIds = instances.map((i) => i.instance_id)
+  // The run files are written from what finished, also when the run is interrupted (Ctrl-C) or fails midway.
+  const writeReports = Effect.gen(function* () {
+    const files = yield* writeRunReports(args.out, args.runId, instanceIds, records)
+    const models = [...new Set(records.map((r) => (r._tag === "Evaluated" ? r.result.model_name_or_path : r.prediction.model_name_or_path)))].sort()
+    for (const model of models) {
+      const { sweGym: g } = runReportsOf(args.runId, model, instanceIds, records)
+      const share = (100 * g.resolved_share).toFixed(1)
+      const lists = (["unresolved", "empty_patch", "patch_did_not_apply", "timeout", "infrastructure_failure"] as const)
+        .map((o) => `${o} ${g.counts[o] ?? 0}`)
+        .join(", ")
+      const unknown = g.unknown_instance_ids.length === 0 ? "" : `; ${g.unknown_instance_ids.length} predictions for unknown instances (errors): ${g.unknown_instance_ids.join(", ")}`
+      yield* Console.log(`${model}: resolved ${g.resolved_ids.length} of ${g.evaluated_instances} (${share}%); ${lists}${unknown}`)
+    }
+    for (const file of files) yield* Console.log(`wrote ${file}`)
+    return files
+  })
+  const files = yield* predictions.pipe(
     evaluate(instances, {
       runId: args.runId,
       onProgress: renderEvaluationEvent,
@@ -99,33 +128,31 @@ export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: Evaluat
         records.push(record)
         if (record._tag === "Evaluated") yield* writeInstanceFiles(args.out, args.runId, record)
       })),
+    Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.ignore(writeReports))),
+    Effect.zipRight(writeReports),
   )
   if (predictionsRead !== undefined) {
     const read = yield* predictionsRead.summary
     if (read.rejected > 0) {
-      yield* Console.log(`${args.predictions}: ${read.rejected} of ${read.lines} lines rejected (not predictions), see ${read.rejectsFile}`)
+      yield* Console.error(`${args.predictions}: ${read.rejected} of ${read.records} predictions rejected, see ${read.rejectsFile}`)
     }
   }
-  const instanceIds = instances.map((i) => i.instance_id)
-  const files = yield* writeRunReports(args.out, args.runId, instanceIds, records)
-  const models = [...new Set(records.map((r) => (r._tag === "Evaluated" ? r.result.model_name_or_path : r.prediction.model_name_or_path)))].sort()
-  for (const model of models) {
-    const { sweGym: g } = runReportsOf(args.runId, model, instanceIds, records)
-    const share = (100 * g.resolved_share).toFixed(1)
-    const lists = (["unresolved", "empty_patch", "patch_did_not_apply", "timeout", "infrastructure_failure"] as const)
-      .map((o) => `${o} ${g.counts[o] ?? 0}`)
-      .join(", ")
-    const unknown = g.unknown_instance_ids.length === 0 ? "" : `; ${g.unknown_instance_ids.length} predictions for unknown instances (errors): ${g.unknown_instance_ids.join(", ")}`
-    yield* Console.log(`${model}: resolved ${g.resolved_ids.length} of ${g.evaluated_instances} (${share}%); ${lists}${unknown}`)
-  }
-  for (const file of files) yield* Console.log(`wrote ${file}`)
   return { records, files } as const
 })
+
+/** Removes the containers of earlier runs whose process is gone (kill -9, a crash), saying what it removed. */
+const reapOrphanedContainers = Effect.gen(function* () {
+  const reaped = yield* reapOrphans()
+  for (const c of reaped.removed) yield* Console.error(`removed container ${c.id.slice(0, 12)} of run ${c.runId || "?"}: its process is gone`)
+  for (const f of reaped.failed) yield* Console.error(`could not remove container ${f.leftover.id.slice(0, 12)} of a finished run: ${f.reason}`)
+}).pipe(Effect.catchAll((e) => Console.error(`could not look for containers of crashed runs: ${e.message}`)))
 
 /** Arguments of `runner validate`. */
 export interface ValidateArgs extends CommonArgs {
   /** Where kept candidates are written as task instances (JSONL, rewritten whole by every run); none = not written. */
   readonly out?: string
+  /** Labels the kept instances are written with: derived by validation (default), or the rows' own (audited). */
+  readonly labels?: LabelChoice
   /** Runs of the tests after the gold patch (default 2; outcomes differing between them are flaky). */
   readonly reruns?: number
   /** Directory of environment spec files (the published instances record the spec hash). */
@@ -137,9 +164,18 @@ export interface ValidateArgs extends CommonArgs {
  * into place) with the kept candidates in input order, whether their verdicts were made now or answered from the store.
  */
 export const runValidate = Effect.fn("runner.validate")(function* (args: ValidateArgs) {
-  const candidates = yield* readInstances(args.instances)
+  yield* reapOrphanedContainers
+  const candidates = yield* readInstances(args.instances, args.instanceIds)
   const specs = yield* loadSpecs(args.specs)
   const results: Array<Validated> = []
+  const keptInstances = () => {
+    const byId = new Map(results.map((v) => [v.result.instance_id, v.result]))
+    return candidates.flatMap((candidate) => {
+      const result = byId.get(candidate.instance_id)
+      return result === undefined || !result.kept ? [] : [toTaskInstance(candidate, result, findSpec(specs, candidate.repo, candidate.version), args.labels ?? "derived")]
+    })
+  }
+  const writeOut = (out: string) => writeJsonlFile(out, TaskInstance, Stream.fromIterable(keptInstances()))
   yield* Stream.fromIterable(candidates).pipe(
     validate({
       onProgress: renderValidationEvent,
@@ -147,13 +183,11 @@ export const runValidate = Effect.fn("runner.validate")(function* (args: Validat
       ...(args.reruns === undefined ? {} : { afterRuns: args.reruns }),
     }),
     Stream.runForEach((v) => Effect.sync(() => results.push(v))),
+    // Interrupted or failed: the out file still holds what finished (the next run rewrites it whole).
+    Effect.onExit((exit) => (Exit.isSuccess(exit) || args.out === undefined ? Effect.void : Effect.ignore(writeOut(args.out)))),
   )
-  const byId = new Map(results.map((v) => [v.result.instance_id, v.result]))
-  const kept = candidates.flatMap((candidate) => {
-    const result = byId.get(candidate.instance_id)
-    return result === undefined || !result.kept ? [] : [toTaskInstance(candidate, result, findSpec(specs, candidate.repo, candidate.version))]
-  })
-  if (args.out !== undefined) yield* writeJsonlFile(args.out, TaskInstance, Stream.fromIterable(kept))
+  const kept = keptInstances()
+  if (args.out !== undefined) yield* writeOut(args.out)
   const summary = results.reduce(addToSummary, emptySummary)
   yield* Console.log(formatValidationSummary(summary))
   for (const v of results.filter((r) => !r.result.kept)) {
@@ -194,6 +228,7 @@ export const runnerLayer = (db: string, runId: string, environment: EnvironmentA
       })),
   )
   return Layer.mergeAll(Store.layer({ path: db, migrations: runnerMigrations }), environments.pipe(Layer.provideMerge(sandbox))).pipe(
+    Layer.provideMerge(DockerClientLive),
     Layer.provideMerge(NodeContext.layer),
   )
 }

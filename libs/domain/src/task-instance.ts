@@ -22,6 +22,13 @@ export const SweGymFields = Schema.Struct({
   spec_hash: Schema.optional(Schema.String),
   /** Hash of the inputs the validation verdict was computed from. */
   validation_key: Schema.optional(Schema.String),
+  /**
+   * Where FAIL_TO_PASS / PASS_TO_PASS come from: "given" when they are the row's own, kept by `runner validate --labels
+   * given` (and audited against the runs); absent (or "derived") when validation derived them in this environment.
+   */
+  labels: Schema.optional(Schema.Literal("given", "derived")),
+  /** How many of the given labels validation's audit questioned (label_audit of the verdict); absent when none were given. */
+  labels_questioned: Schema.optional(Schema.Number),
 })
 export type SweGymFields = typeof SweGymFields.Type
 

@@ -10,6 +10,8 @@ import { createHash } from "node:crypto"
 import { availableParallelism } from "node:os"
 import { canonicalSpecJson, specHash } from "./environment-spec-files.js"
 import { deriveLabels, type DerivedLabels } from "./grading.js"
+import { GradingVersion } from "./grading-version.js"
+import { auditLabels, describeLabelAudit, labelAuditCount } from "./label-audit.js"
 import { type EnvironmentUnavailable, InstanceEnvironments, isInfrastructureFault } from "./instance-environments.js"
 import { applyPatch, patchTargetFiles } from "./patch-apply.js"
 import { runTests, testFilesToRun, type TestRun } from "./test-run.js"
@@ -69,7 +71,10 @@ export const assignSetupCommits = (instances: ReadonlyArray<TaskInstance>): Read
     i.environment_setup_commit !== "" ? i : { ...i, environment_setup_commit: newest.get(`${i.repo}\0${i.version}`)?.base_commit ?? i.base_commit })
 }
 
-/** The hash of everything a verdict depends on: the instance's fields, the spec, the image id and the run counts. */
+/**
+ * The hash of everything a verdict depends on: the instance's fields (its given labels too: they are audited), the spec,
+ * the image id, the run counts and the grading code's version (a verdict from an older parser is not served after a fix).
+ */
 export const validationKey = (
   instance: TaskInstance,
   spec: EnvironmentSpec,
@@ -78,7 +83,8 @@ export const validationKey = (
 ): string =>
   createHash("sha256")
     .update(JSON.stringify({
-      format: 1,
+      format: 2,
+      grading: GradingVersion,
       instance: {
         instance_id: instance.instance_id,
         repo: instance.repo,
@@ -87,6 +93,8 @@ export const validationKey = (
         test_patch: instance.test_patch,
         version: instance.version,
         environment_setup_commit: instance.environment_setup_commit,
+        FAIL_TO_PASS: [...instance.FAIL_TO_PASS],
+        PASS_TO_PASS: [...instance.PASS_TO_PASS],
       },
       spec: canonicalSpecJson(spec),
       image: imageId,
@@ -120,18 +128,30 @@ export interface ValidationSummary {
   readonly kept: number
   readonly cached: number
   readonly byReason: Readonly<Partial<Record<ValidationReason, number>>>
+  /** Candidates that came with labels (audited against the runs), and per audit finding the candidates showing it. */
+  readonly audited: number
+  readonly auditFindings: Readonly<Record<string, number>>
 }
 
 /** Adds one result to a summary. */
-export const addToSummary = (summary: ValidationSummary, validated: Validated): ValidationSummary => ({
-  total: summary.total + 1,
-  kept: summary.kept + (validated.result.kept ? 1 : 0),
-  cached: summary.cached + (validated.cached ? 1 : 0),
-  byReason: { ...summary.byReason, [validated.result.reason]: (summary.byReason[validated.result.reason] ?? 0) + 1 },
-})
+export const addToSummary = (summary: ValidationSummary, validated: Validated): ValidationSummary => {
+  const audit = validated.result.label_audit
+  const findings = { ...summary.auditFindings }
+  if (audit !== undefined) {
+    for (const [kind, labels] of Object.entries(audit)) if (labels.length > 0) findings[kind] = (findings[kind] ?? 0) + 1
+  }
+  return {
+    total: summary.total + 1,
+    kept: summary.kept + (validated.result.kept ? 1 : 0),
+    cached: summary.cached + (validated.cached ? 1 : 0),
+    byReason: { ...summary.byReason, [validated.result.reason]: (summary.byReason[validated.result.reason] ?? 0) + 1 },
+    audited: summary.audited + (audit === undefined ? 0 : 1),
+    auditFindings: findings,
+  }
+}
 
 /** The empty summary. */
-export const emptySummary: ValidationSummary = { total: 0, kept: 0, cached: 0, byReason: {} }
+export const emptySummary: ValidationSummary = { total: 0, kept: 0, cached: 0, byReason: {}, audited: 0, auditFindings: {} }
 
 /** The closing summary of a validation run as text. */
 export const formatValidationSummary = (summary: ValidationSummary): string => {
@@ -139,7 +159,9 @@ export const formatValidationSummary = (summary: ValidationSummary): string => {
     .filter(([reason]) => reason !== "valid")
     .map(([reason, n]) => `${reason} ${n}`)
     .join(", ")
-  return `validated ${summary.total}: kept ${summary.kept}, rejected ${summary.total - summary.kept}${rejected === "" ? "" : ` (${rejected})`}; ${summary.cached} answered from the store`
+  const findings = Object.entries(summary.auditFindings).map(([kind, n]) => `${kind} in ${n}`).join(", ")
+  const audit = summary.audited === 0 ? "" : `; given labels audited on ${summary.audited}: ${findings === "" ? "all hold up" : findings}`
+  return `validated ${summary.total}: kept ${summary.kept}, rejected ${summary.total - summary.kept}${rejected === "" ? "" : ` (${rejected})`}; ${summary.cached} answered from the store${audit}`
 }
 
 // ── one candidate ────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -256,15 +278,23 @@ export const validateOne = Effect.fn("harness.validateOne")(function* (instance:
     if (outcome._tag === "Stopped") {
       verdict = yield* result({ ...base, kept: false, reason: outcome.reason, detail: outcome.detail, runs })
     } else {
-      const labels = deriveLabels(outcome.before.map((r) => r.parsed), outcome.after.map((r) => r.parsed))
+      const beforeLogs = outcome.before.map((r) => r.parsed)
+      const afterLogs = outcome.after.map((r) => r.parsed)
+      const labels = deriveLabels(beforeLogs, afterLogs)
       const v = verdictOf(labels, keepBreaking)
+      // A row that came with labels (a published dataset) has them audited against these runs, not silently replaced.
+      const given = instance.FAIL_TO_PASS.length + instance.PASS_TO_PASS.length > 0
+      const audit = given ? auditLabels(instance, beforeLogs, afterLogs) : undefined
+      const auditLines = audit === undefined ? [] : describeLabelAudit(audit)
+      const auditText = audit === undefined ? "" : labelAuditCount(audit) === 0 ? "; given labels hold up" : `; given labels questioned: ${auditLines.join("; ")}`
       const excerpts = v.kept ? "" : `\n--- last run before the gold patch ---\n${tail(outcome.before.at(-1)?.log ?? "", 1500)}\n--- last run after ---\n${tail(outcome.after.at(-1)?.log ?? "", 1500)}`
       verdict = yield* result({
         ...base,
         image: outcome.image,
         kept: v.kept,
         reason: v.reason,
-        detail: `${v.detail}${excerpts}`,
+        detail: `${v.detail}${auditText}${excerpts}`,
+        ...(audit === undefined ? {} : { label_audit: audit }),
         FAIL_TO_PASS: labels.FAIL_TO_PASS,
         PASS_TO_PASS: labels.PASS_TO_PASS,
         flaky: labels.flaky,
@@ -313,15 +343,27 @@ export const validate = (options: ValidateOptions = {}) =>
     }),
   )
 
-/** The task instance a kept verdict makes of its candidate: labels, image reference, spec hash and validation key. */
-export const toTaskInstance = (candidate: TaskInstance, result: ValidationResult, spec?: EnvironmentSpec): TaskInstance => ({
-  ...candidate,
-  FAIL_TO_PASS: result.FAIL_TO_PASS,
-  PASS_TO_PASS: result.PASS_TO_PASS,
-  swe_gym: {
-    ...candidate.swe_gym,
-    ...(result.image === undefined ? {} : { image: result.image }),
-    ...(spec === undefined ? {} : { spec_hash: specHash(spec) }),
-    validation_key: result.key,
-  },
-})
+/** Which labels a kept instance is published with: the ones validation derived, or the row's own (audited). */
+export type LabelChoice = "derived" | "given"
+
+/**
+ * The task instance a kept verdict makes of its candidate: labels (derived, or the candidate's own when `labels` is
+ * "given" and it has some), image reference, spec hash, validation key, and which labels these are.
+ */
+export const toTaskInstance = (candidate: TaskInstance, result: ValidationResult, spec?: EnvironmentSpec, labels: LabelChoice = "derived"): TaskInstance => {
+  const keepGiven = labels === "given" && candidate.FAIL_TO_PASS.length + candidate.PASS_TO_PASS.length > 0
+  return {
+    ...candidate,
+    FAIL_TO_PASS: keepGiven ? candidate.FAIL_TO_PASS : result.FAIL_TO_PASS,
+    PASS_TO_PASS: keepGiven ? candidate.PASS_TO_PASS : result.PASS_TO_PASS,
+    swe_gym: {
+      ...candidate.swe_gym,
+      ...(result.image === undefined ? {} : { image: result.image }),
+      ...(spec === undefined ? {} : { spec_hash: specHash(spec) }),
+      validation_key: result.key,
+      // Derived labels are the default and go unmarked (rows read as before); kept given labels say so.
+      ...(keepGiven ? { labels: "given" as const } : {}),
+      ...(result.label_audit === undefined ? {} : { labels_questioned: labelAuditCount(result.label_audit) }),
+    },
+  }
+}
