@@ -5,7 +5,16 @@
 //   analysis report-table table3 --db data/out/analytics.duckdb --out table3.csv
 import { Args, Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
-import { analyses, analyticsMigrations, countMessageTokens, ImportFormat, importTrajectories, qwenTokenCounter, runAnalysis } from "@swe-gym/analytics"
+import {
+  analyses,
+  analyticsMigrations,
+  countMessageTokens,
+  ImportFormat,
+  importHarnessEvaluations,
+  importTrajectories,
+  qwenTokenCounter,
+  runAnalysis,
+} from "@swe-gym/analytics"
 import { Store } from "@swe-gym/store"
 import { Console, Effect, Option } from "effect"
 import { exportCommands } from "./export-commands.js"
@@ -60,6 +69,20 @@ const importCommand = Command.make(
     }).pipe(Effect.provide(analyticsStore(args.db))),
 ).pipe(Command.withDescription("Import trajectories (openhands, mini-swe-agent, swe-agent, swe-bench predictions + reports, trajectory, instances)"))
 
+const importEvaluationsCommand = Command.make(
+  "import-evaluations",
+  {
+    db: analyticsDb,
+    from: Options.text("from").pipe(Options.optional, Options.withDescription("the DuckDB file holding the harness's evaluations (read-only; default: --db itself)")),
+    table: Options.text("table").pipe(Options.withDefault("evaluations"), Options.withDescription("the harness's evaluation table")),
+  },
+  (args) =>
+    Effect.gen(function*() {
+      const n = yield* importHarnessEvaluations({ table: args.table, ...(Option.isSome(args.from) ? { fromDb: args.from.value } : {}) })
+      yield* Console.log(`imported ${n} gradings (latest per instance and patch, infrastructure failures left out) into ${args.db}`)
+    }).pipe(Effect.provide(analyticsStore(args.db))),
+).pipe(Command.withDescription("Import the harness's evaluations (runner evaluate) as gradings joined to trajectories by content key"))
+
 const countTokensCommand = Command.make(
   "count-tokens",
   { db: analyticsDb },
@@ -105,4 +128,4 @@ const reportTableCommand = Command.make(
 ).pipe(Command.withDescription("Run one of the paper's analyses and print it (and write it as CSV or JSON with --out)"))
 
 /** Every analytics subcommand. */
-export const analyticsCommands = [importCommand, countTokensCommand, reportTableCommand, ...exportCommands] as const
+export const analyticsCommands = [importCommand, importEvaluationsCommand, countTokensCommand, reportTableCommand, ...exportCommands] as const
