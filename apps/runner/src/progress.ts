@@ -47,7 +47,9 @@ export const renderEvaluationEvent = (event: EvaluationEvent): Effect.Effect<voi
       return Console.error(`[evaluate] ${event.rejected.prediction.instance_id}: not evaluated: ${event.rejected.detail}`)
     case "EvaluationFinished": {
       const stopped = event.interrupted ? " (interrupted: the finished instances are stored; run again to do the rest)" : ""
-      return Console.error(`[evaluate] ${event.runId}: ${formatEvaluationSummary(event.summary)} in ${event.seconds.toFixed(1)} s${stopped}`)
+      // Forging made visible: each suspicious result with its first reason, before the totals a user would trust.
+      const suspicious = event.summary.suspicious.map((s) => `[evaluate] SUSPICIOUS ${s.instance_id} (${s.model_name_or_path}): ${firstLine(s.reasons.join("; "), 240)}`)
+      return Effect.forEach([...suspicious, `[evaluate] ${event.runId}: ${formatEvaluationSummary(event.summary)} in ${event.seconds.toFixed(1)} s${stopped}`], (line) => Console.error(line), { discard: true })
     }
   }
 }

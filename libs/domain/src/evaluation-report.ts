@@ -58,5 +58,7 @@ export const RunReport = Schema.Struct({
   unresolved_ids: Schema.Array(Schema.String),
   error_ids: Schema.Array(Schema.String),
   schema_version: Schema.Number,
+  /** swe-gym's addition: instances whose result needs a look before it is trusted (forging made visible). */
+  suspicious_ids: Schema.optional(Schema.Array(Schema.String)),
 })
 export type RunReport = typeof RunReport.Type

@@ -28,6 +28,18 @@ export const EvaluationResult = Schema.Struct({
   untrusted: Schema.Array(Schema.String),
   /** PASS_TO_PASS tests that were skipped in this run (kept, as SWE-bench counts them, and listed). */
   pass_to_pass_skipped: Schema.Array(Schema.String),
+  /**
+   * Test infrastructure the model patch changed (conftest.py, pytest configuration, start-up files, the test
+   * directives' files, the runner), put back to base before the tests ran. Absent in results made before it was recorded.
+   */
+  test_infrastructure_reverted: Schema.optional(Schema.Array(Schema.String)),
+  /**
+   * Why the result needs a look before it is trusted (infrastructure reverted, the log and the runner's report
+   * disagreeing, a report missing or cut short, a log contradicting the exit code); empty or absent = nothing seen.
+   */
+  suspicious: Schema.optional(Schema.Array(Schema.String)),
+  /** Where the verdict came from: the log checked against the runner's own report, or the log alone (no channel). */
+  verdict_channel: Schema.optional(Schema.Literal("log_and_report", "log_only")),
   /** How the model patch applied ("git apply", "git apply --reject", "patch --fuzz=5" or "none"). */
   apply_method: Schema.String,
   /** Attempts made (more than 1 after infrastructure faults). */

@@ -2,9 +2,12 @@
 // instance's environment at base_commit (prepareInstance: no later history): apply the model patch (git apply, then
 // patch with fuzz), put the files the test patch touches back to base (files it adds are removed), apply the test patch,
 // run the tests of the files it touches, parse and grade. Every prediction of a known instance ends in exactly one class
-// (EvaluationOutcome) with its reason. Infrastructure faults (engine error, image missing, container died) are retried
-// with backoff and, if they persist, end as infrastructure_failure. Results are stored under a content key, so an
-// identical prediction is answered from the store and a changed one re-runs, whatever the run is called.
+// (EvaluationOutcome) with its reason. Test infrastructure the model patch changed (test-infrastructure.ts) is put back
+// to base with the test patch's files and recorded; the runner also reports to a channel outside the repository
+// (test-report-channel.ts), and the grade needs the log and that report to agree. Infrastructure faults (engine error,
+// image missing, container died) are retried with backoff and, if they persist, end as infrastructure_failure. Results
+// are stored under a content key, so an identical prediction is answered from the store and a changed one re-runs,
+// whatever the run is called.
 import type { EvaluationResult, Prediction, TaskInstance } from "@swe-gym/domain"
 import { isStoreError, type Store, type StoreError } from "@swe-gym/store"
 import { Clock, type Duration, Effect, Exit, Option, Ref, Schedule, Stream } from "effect"
@@ -24,6 +27,8 @@ import { findEvaluation, isStorableResult, recordRunResult, saveEvaluation, type
 import { gradeLog } from "./grading.js"
 import { type EnvironmentUnavailable, InstanceEnvironments, isInfrastructureFault } from "./instance-environments.js"
 import { applyPatch, patchPaths, patchTargetFiles } from "./patch-apply.js"
+import { revertedPaths, revertTestInfrastructureScript, runnerFilesOf, testInfrastructureOf } from "./test-infrastructure.js"
+import { freshReportChannel, reportRunnerOf } from "./test-report-channel.js"
 import { runTests, testFilesToRun } from "./test-run.js"
 
 /** Options of the evaluate stage (environments come from the InstanceEnvironments service). */
@@ -129,11 +134,18 @@ const attemptOnce = (
         } satisfies Attempt
       }
       const touched = patchPaths(instance.test_patch)
-      const restore = yield* container.exec(["sh", "-c", `${restoreTestFilesScript(instance.base_commit, touched)} 2>&1`], {
+      // The model patch's test infrastructure goes back to base (the test patch's own files are put back just after,
+      // as before: the model patch's changes to them are recorded here too).
+      const infrastructure = testInfrastructureOf(patchPaths(patch), { testFiles: touched, runnerFiles: runnerFilesOf(image.spec.test_command) })
+      const revertible = infrastructure.filter((p) => p.rule !== "test_directive")
+      const revertScript = `${revertTestInfrastructureScript(instance.base_commit, revertible)}\n${restoreTestFilesScript(instance.base_commit, touched)}`
+      const restore = yield* container.exec(["sh", "-c", `{\n${revertScript}\n} 2>&1`], {
         timeout: "2 minutes",
         workdir: RepoDir,
       })
-      const restoreLog = `>>> restore test files to ${instance.base_commit} (exit ${restore.exitCode})\n${restore.stdout}${restore.stderr}`
+      const reverted = [...revertedPaths(restore.stdout, revertible), ...infrastructure.filter((p) => p.rule === "test_directive")]
+      const revertedNote = reverted.length === 0 ? "" : `>>> test infrastructure of the model patch put back to base: ${reverted.map((r) => `${r.path} (${r.rule})`).join(", ")}\n`
+      const restoreLog = `>>> restore test files to ${instance.base_commit} (exit ${restore.exitCode})\n${restore.stdout}${restore.stderr}${revertedNote}`
       const tests = yield* applyPatch(container, instance.test_patch)
       const beforeRun = `${applyLog}${restoreLog}>>> test patch\n${tests.log}`
       if (restore.exitCode !== 0 || !tests.applied) {
@@ -151,11 +163,19 @@ const attemptOnce = (
           applyMethod: model.method,
         } satisfies Attempt
       }
+      const runner = reportRunnerOf(image.spec.log_parser)
       const run = yield* runTests(container, image.spec, testFilesToRun(patchTargetFiles(instance.test_patch)), {
         timeoutSeconds,
         ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
+        ...(runner === undefined ? {} : { reportChannel: freshReportChannel(runner) }),
       })
-      const grade = gradeLog({ FAIL_TO_PASS: instance.FAIL_TO_PASS, PASS_TO_PASS: instance.PASS_TO_PASS, log: run.parsed, exitCode: run.exitCode })
+      const grade = gradeLog({
+        FAIL_TO_PASS: instance.FAIL_TO_PASS,
+        PASS_TO_PASS: instance.PASS_TO_PASS,
+        log: run.parsed,
+        exitCode: run.exitCode,
+        report: run.report ?? { _tag: "NoChannel", runner: image.spec.log_parser },
+      })
       return {
         facts: {
           _tag: "TestsRan",
@@ -165,6 +185,7 @@ const attemptOnce = (
           timeoutSeconds,
           outputTruncated: run.outputTruncated,
           grade,
+          testInfrastructureReverted: reverted,
         },
         testOutput: `${beforeRun}>>> ${run.command} (exit ${run.exitCode === null ? "none: killed" : run.exitCode})\n${run.log}`,
         exitCode: run.exitCode,
@@ -217,6 +238,9 @@ export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
         output_truncated: fields.outputTruncated ?? false,
         untrusted: c.untrusted,
         pass_to_pass_skipped: c.passToPassSkipped,
+        ...(c.testInfrastructureReverted.length === 0 ? {} : { test_infrastructure_reverted: c.testInfrastructureReverted }),
+        ...(c.suspicious.length === 0 ? {} : { suspicious: c.suspicious }),
+        ...(c.verdictChannel === undefined ? {} : { verdict_channel: c.verdictChannel }),
         apply_method: fields.applyMethod ?? "none",
         attempts: fields.attempts,
         duration_ms: t.ms,

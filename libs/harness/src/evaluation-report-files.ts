@@ -5,6 +5,8 @@
 //                                       /evaluation.json  swe-gym's full result (class, reason, key, image@digest)
 //   <out>/<model>.<run_id>.json                          SWE-bench's run summary (RunReport, schema_version 2)
 //   <out>/<model>.<run_id>.swe-gym.json                  FULL / PARTIAL / NO per instance and the failure-class lists
+// Both summaries list `suspicious_ids`: instances whose result needs a look before it is trusted (test infrastructure
+// reverted, log and runner report disagreeing, …); the swe-gym file gives each one's reasons.
 // As in SWE-bench, "completed" means the tests ran to a grade (resolved or unresolved); a patch that did not apply, a
 // timeout and an infrastructure failure are errors there, and have their own lists in the swe-gym file.
 import { FileSystem, Path } from "@effect/platform"
@@ -43,6 +45,8 @@ export const SweGymRunReport = Schema.Struct({
   duplicate_prediction_ids: Schema.Array(Schema.String),
   /** Instances of the file with no prediction. */
   missing_prediction_ids: Schema.Array(Schema.String),
+  /** Instances whose result needs a look before it is trusted (reasons under `instances`); absent in older files. */
+  suspicious_ids: Schema.optional(Schema.Array(Schema.String)),
   instances: Schema.Record({
     key: Schema.String,
     value: Schema.Struct({
@@ -53,6 +57,9 @@ export const SweGymRunReport = Schema.Struct({
       key: Schema.String,
       exit_code: Schema.NullOr(Schema.Number),
       cached: Schema.Boolean,
+      test_infrastructure_reverted: Schema.optional(Schema.Array(Schema.String)),
+      suspicious: Schema.optional(Schema.Array(Schema.String)),
+      verdict_channel: Schema.optional(Schema.String),
     }),
   }),
 })
@@ -78,6 +85,7 @@ export const runReportsOf = (
   const unknown = rejected("unknown_instance")
   const errors = sorted([...ids("patch_did_not_apply"), ...ids("timeout"), ...ids("infrastructure_failure"), ...unknown])
   const completed = sorted(evaluated.filter((e) => isCompleted(e.result.outcome)).map((e) => e.result.instance_id))
+  const suspicious = sorted(evaluated.filter((e) => (e.result.suspicious ?? []).length > 0).map((e) => e.result.instance_id))
   const sweBench: RunReport = {
     total_instances: instanceIds.length,
     submitted_instances: submitted.length,
@@ -94,6 +102,7 @@ export const runReportsOf = (
     unresolved_ids: ids("unresolved"),
     error_ids: errors,
     schema_version: 2,
+    suspicious_ids: suspicious,
   }
   const counts: Record<string, number> = {}
   const resolutions: Record<ResolvedStatus, number> = { RESOLVED_FULL: 0, RESOLVED_PARTIAL: 0, RESOLVED_NO: 0 }
@@ -117,6 +126,7 @@ export const runReportsOf = (
     unknown_instance_ids: unknown,
     duplicate_prediction_ids: rejected("duplicate_prediction"),
     missing_prediction_ids: missing,
+    suspicious_ids: suspicious,
     instances: Object.fromEntries(
       [...evaluated].sort((a, b) => a.result.instance_id.localeCompare(b.result.instance_id)).map((e) => [e.result.instance_id, {
         outcome: e.result.outcome,
@@ -126,6 +136,9 @@ export const runReportsOf = (
         key: e.result.key,
         exit_code: e.result.exit_code,
         cached: e.cached,
+        ...(e.result.test_infrastructure_reverted === undefined ? {} : { test_infrastructure_reverted: e.result.test_infrastructure_reverted }),
+        ...(e.result.suspicious === undefined ? {} : { suspicious: e.result.suspicious }),
+        ...(e.result.verdict_channel === undefined ? {} : { verdict_channel: e.result.verdict_channel }),
       }]),
     ),
   }

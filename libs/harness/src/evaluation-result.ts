@@ -5,6 +5,7 @@ import type { EvaluationOutcome, EvaluationResult, InstanceReport, ResolvedStatu
 import { createHash } from "node:crypto"
 import type { Grade } from "./grading.js"
 import { GradingVersion } from "./grading-version.js"
+import type { TestInfrastructurePath } from "./test-infrastructure.js"
 
 
 /** sha256 (hex) of a text's UTF-8 bytes. */
@@ -63,6 +64,8 @@ export type AttemptFacts =
     readonly timeoutSeconds: number
     readonly outputTruncated: boolean
     readonly grade: Grade
+    /** Test infrastructure of the model patch put back to base before the run (none when absent). */
+    readonly testInfrastructureReverted?: ReadonlyArray<TestInfrastructurePath>
   }
   | { readonly _tag: "InfrastructureFailure"; readonly reason: string }
 
@@ -74,6 +77,12 @@ export interface Classified {
   readonly report: InstanceReport
   readonly untrusted: ReadonlyArray<string>
   readonly passToPassSkipped: ReadonlyArray<string>
+  /** Paths of the model patch put back to base before the tests ran. */
+  readonly testInfrastructureReverted: ReadonlyArray<string>
+  /** Why the result needs a look before it is trusted (empty = nothing seen). */
+  readonly suspicious: ReadonlyArray<string>
+  /** Where the verdict came from (absent when no test ran). */
+  readonly verdictChannel?: Grade["channel"]
 }
 
 const listed = (label: string, ids: ReadonlyArray<string>, max = 5): string =>
@@ -90,6 +99,8 @@ export const classify = (facts: AttemptFacts): Classified => {
     report: { patch_is_None: false, patch_exists: patch.exists, patch_successfully_applied: patch.applied, resolved: false },
     untrusted: [],
     passToPassSkipped: [],
+    testInfrastructureReverted: [],
+    suspicious: [],
   })
   switch (facts._tag) {
     case "EmptyPatch":
@@ -110,12 +121,27 @@ export const classify = (facts: AttemptFacts): Classified => {
         resolved: g.resolved && !facts.timedOut,
         tests_status: g.tests_status,
       }
+      const reverted = facts.testInfrastructureReverted ?? []
+      const revertedList = reverted.map((r) => `${r.path} (${r.rule})`)
       const notes = [
         facts.outputTruncated ? "the test output was longer than the cap: its middle was cut (head and tail kept, graded on what was kept)" : "",
         g.passToPassSkipped.length > 0 ? listed("PASS_TO_PASS tests skipped (counted as kept)", g.passToPassSkipped) : "",
+        listed("test_infrastructure_reverted: the patch's changes to test infrastructure were put back before the run", revertedList),
+        g.channel === "log_only" ? "graded from the log alone: this runner has no report channel" : "",
       ].filter((s) => s !== "")
       const withNotes = (s: string) => [s, ...notes].join("; ")
-      const base = { report, untrusted: g.untrusted, passToPassSkipped: g.passToPassSkipped }
+      const suspicious = [
+        ...(reverted.length === 0 ? [] : [listed("test_infrastructure_reverted", revertedList, 10)]),
+        ...g.suspicious,
+      ]
+      const base = {
+        report,
+        untrusted: g.untrusted,
+        passToPassSkipped: g.passToPassSkipped,
+        testInfrastructureReverted: reverted.map((r) => r.path),
+        suspicious,
+        verdictChannel: g.channel,
+      }
       if (facts.timedOut) {
         return {
           ...base,
@@ -151,6 +177,13 @@ export const classify = (facts: AttemptFacts): Classified => {
 
 // ── summary ──────────────────────────────────────────────────────────────────────────────────────────────────────────
 
+/** An evaluated instance whose result needs a look before it is trusted, with the reasons. */
+export interface SuspiciousResult {
+  readonly instance_id: string
+  readonly model_name_or_path: string
+  readonly reasons: ReadonlyArray<string>
+}
+
 /** Counts of an evaluation run. */
 export interface EvaluationSummary {
   readonly total: number
@@ -158,6 +191,8 @@ export interface EvaluationSummary {
   readonly byOutcome: Readonly<Record<EvaluationOutcome, number>>
   /** Predictions not evaluated: unknown instance id or a second prediction for the same instance. */
   readonly rejected: number
+  /** Results that need a look (test infrastructure reverted, log and report disagreeing, …), in evaluation order. */
+  readonly suspicious: ReadonlyArray<SuspiciousResult>
 }
 
 /** The empty summary. */
@@ -165,6 +200,7 @@ export const emptyEvaluationSummary: EvaluationSummary = {
   total: 0,
   cached: 0,
   rejected: 0,
+  suspicious: [],
   byOutcome: { resolved: 0, unresolved: 0, empty_patch: 0, patch_did_not_apply: 0, timeout: 0, infrastructure_failure: 0 },
 }
 
@@ -174,12 +210,20 @@ export const addEvaluation = (summary: EvaluationSummary, result: EvaluationResu
   total: summary.total + 1,
   cached: summary.cached + (cached ? 1 : 0),
   byOutcome: { ...summary.byOutcome, [result.outcome]: summary.byOutcome[result.outcome] + 1 },
+  suspicious: (result.suspicious ?? []).length === 0
+    ? summary.suspicious
+    : [...summary.suspicious, { instance_id: result.instance_id, model_name_or_path: result.model_name_or_path, reasons: result.suspicious ?? [] }],
 })
+
+/** The ids of a summary's suspicious results, sorted, each once. */
+export const suspiciousIds = (s: EvaluationSummary): ReadonlyArray<string> => [...new Set(s.suspicious.map((x) => x.instance_id))].sort()
 
 /** The closing summary as text (resolved share over every evaluated instance, failures included). */
 export const formatEvaluationSummary = (s: EvaluationSummary): string => {
   const pct = s.total === 0 ? 0 : (100 * s.byOutcome.resolved) / s.total
   const classes = Object.entries(s.byOutcome).map(([k, n]) => `${k} ${n}`).join(", ")
   const rejected = s.rejected === 0 ? "" : `; ${s.rejected} predictions rejected (unknown or duplicate instance id)`
-  return `evaluated ${s.total}: resolved ${s.byOutcome.resolved} (${pct.toFixed(1)}%); ${classes}; ${s.cached} answered from the store${rejected}`
+  const ids = suspiciousIds(s)
+  const suspicious = ids.length === 0 ? "" : `; ${ids.length} suspicious (look before trusting them): ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ", …" : ""}`
+  return `evaluated ${s.total}: resolved ${s.byOutcome.resolved} (${pct.toFixed(1)}%); ${classes}; ${s.cached} answered from the store${rejected}${suspicious}`
 }

@@ -5,7 +5,7 @@
 // are done (and names the hash).
 
 /** The grading code's version; bump it with every change to parsing, label matching, grading or label derivation. */
-export const GradingVersion = 3
+export const GradingVersion = 4
 
 /** The sources `GradingVersion` covers (relative to libs/harness; a folder covers every file under it). */
 export const gradingSources: ReadonlyArray<string> = [
@@ -14,6 +14,7 @@ export const gradingSources: ReadonlyArray<string> = [
   "src/label-audit.ts",
   "src/volatile-ids.ts",
   "src/log-parsers/",
+  "src/test-report-channel.ts",
   "../domain/src/test-status.ts",
 ]
 
@@ -24,4 +25,5 @@ export const gradingSources: ReadonlyArray<string> = [
 export const gradingSourceSha256: { readonly [version: number]: string } = {
   2: "9425c775b925b4c71f6b3ee7960142e087169b24e2c9a1f5b05a7727249787e4",
   3: "8300add0a73782e1275c2c865ceed2ea19e6540b6211f369613d0f534ba3f22c",
+  4: "8ea5106a36ce186775b8599ab79afdc60179d2de19887c255e2bbbf060c1d5ad",
 }

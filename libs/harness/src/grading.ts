@@ -1,6 +1,7 @@
 import { isPass, type InstanceReport, type ResolvedStatus, type TestOutcomes, type TestStatus } from "@swe-gym/domain"
 import { indexLog, isAmbiguous, labelStatus, type LabelMatch } from "./label-matching.js"
-import type { ParsedLog } from "./log-parsers/parsed-log.js"
+import { type ParsedLog, worseStatus } from "./log-parsers/parsed-log.js"
+import type { RunnerReport } from "./test-report-channel.js"
 import { isVolatileId, replacedSiblings } from "./volatile-ids.js"
 
 // Grading follows SWE-bench's harness (grading.py) where it is sound, and is stricter where it was fooled:
@@ -17,7 +18,11 @@ import { isVolatileId, replacedSiblings } from "./volatile-ids.js"
 //   fail every patch. In FAIL_TO_PASS it stays a failure: a fix must be shown by a test;
 // - the log must be evidence of a real run: a non-zero exit code with no failure in the log (a conftest.py that
 //   prints PASSED lines), no results, no closing summary, or more passes than the runner itself counted, make the
-//   instance not resolved, with the reason in `untrusted`.
+//   instance not resolved, with the reason in `untrusted`;
+// - where the runner wrote a report outside the repository (test-report-channel.ts), a labelled test passes only when
+//   the log and the report agree; a report that is missing, unfinished (the process ended before its session did),
+//   holds lines of another run, or contradicts the log or the exit code, is not evidence of a pass: the reasons go to
+//   `untrusted`, the contradictions also to `disagreements`. A runner with no channel is graded from the log alone.
 
 type Outcomes = typeof TestOutcomes.Type
 
@@ -34,6 +39,8 @@ export interface GradeInput {
   readonly log: ParsedLog
   /** The test command's exit code; null when it was killed (timeout) or never ran. */
   readonly exitCode: number | null
+  /** The runner's own report of the run (absent: graded from the log alone, as validation does). */
+  readonly report?: RunnerReport
 }
 
 /** The verdict on one evaluation run. */
@@ -49,6 +56,15 @@ export interface Grade {
   readonly ambiguous: ReadonlyArray<string>
   /** Labels that name no test (progress tokens frozen into a dataset): left out of every category but FAIL_TO_PASS. */
   readonly notTestIds: ReadonlyArray<string>
+  /** Where the verdict came from: the log checked against the runner's report, or the log alone (no channel). */
+  readonly channel: "log_and_report" | "log_only"
+  /** Where the log and the runner's report (or the exit code) contradict each other; each also makes it untrusted. */
+  readonly disagreements: ReadonlyArray<string>
+  /**
+   * Signs of forging, for the run summary: the log and the report disagreeing, a report missing or cut short while the
+   * command ended on its own, a log contradicting the exit code or the runner's own counts.
+   */
+  readonly suspicious: ReadonlyArray<string>
 }
 
 /** The status of a labelled test in a parsed log (undefined = missing or ambiguous), under the matching rules of label-matching.ts. */
@@ -81,6 +97,23 @@ export const evidenceProblems = (log: ParsedLog, exitCode: number | null): Reado
   return problems
 }
 
+/** The reasons a runner's report is not evidence of a finished run (empty = it is). */
+export const reportProblems = (report: RunnerReport | undefined): ReadonlyArray<string> => {
+  if (report === undefined || report._tag === "NoChannel") return []
+  if (report._tag === "Missing") return [`the runner's report is missing (${report.reason}): no evidence the tests ran`]
+  const problems: Array<string> = []
+  if (report.sessions === 0) problems.push("the runner's report holds no session: no evidence the tests ran")
+  else if (report.finished < report.sessions)
+    problems.push(`the runner's report has no end for ${report.sessions - report.finished} of ${report.sessions} sessions: the test process ended before its session finished (os._exit, a kill, a crash)`)
+  if (report.foreign > 0) problems.push(`${report.foreign} lines of the runner's report carry another run's nonce: planted before the run, or forged`)
+  if (report.malformed > 0) problems.push(`${report.malformed} lines of the runner's report are not report records`)
+  return problems
+}
+
+type StatusClass = "pass" | "skip" | "fail" | "missing"
+const classOf = (s: TestStatus | undefined): StatusClass =>
+  s === undefined ? "missing" : isPass(s) ? "pass" : s === "SKIPPED" ? "skip" : "fail"
+
 const split = (
   labels: ReadonlyArray<string>,
   status: (label: string) => TestStatus | undefined,
@@ -104,7 +137,26 @@ export const gradeLog = (input: GradeInput): Grade => {
     }
     return m
   }
-  const status = (label: string) => found(label).status
+  const report = input.report?._tag === "Written" ? input.report : undefined
+  // The report in the log's shape, with the log's docstring lines: a label finds its test in both the same way.
+  const reportIndex = report === undefined
+    ? undefined
+    : indexLog({ ...input.log, statuses: report.statuses, xpassed: report.xpassed, collectionErrors: report.collectionErrors })
+  const disagreements: Array<string> = []
+  const checked = new Map<string, TestStatus | undefined>()
+  const status = (label: string): TestStatus | undefined => {
+    const fromLog = found(label).status
+    if (reportIndex === undefined) return fromLog
+    if (checked.has(label)) return checked.get(label)
+    const fromReport = labelStatus(reportIndex, label).status
+    let agreed: TestStatus | undefined = fromLog
+    if (classOf(fromLog) !== classOf(fromReport)) {
+      disagreements.push(`${label}: the log says ${fromLog ?? "nothing"}, the runner's report ${fromReport ?? "nothing"}`)
+      agreed = fromLog === undefined || fromReport === undefined ? undefined : worseStatus(fromLog, fromReport)
+    }
+    checked.set(label, agreed)
+    return agreed
+  }
   const isTest = (label: string) => found(label).match._tag !== "NotATestId"
   const kept = (s: TestStatus | undefined) => isPass(s) || s === "SKIPPED"
   const PASS_TO_PASS = input.PASS_TO_PASS.filter(isTest)
@@ -114,7 +166,15 @@ export const gradeLog = (input: GradeInput): Grade => {
     FAIL_TO_FAIL: split((input.FAIL_TO_FAIL ?? []).filter(isTest), status, isPass),
     PASS_TO_FAIL: split((input.PASS_TO_FAIL ?? []).filter(isTest), status, isPass),
   }
-  const untrusted = evidenceProblems(input.log, input.exitCode)
+  if (report !== undefined && input.exitCode === 0 && report.lastSessionSucceeded === false)
+    disagreements.push("the test command exited with 0 but the runner's report says its session failed")
+  const fromLog = evidenceProblems(input.log, input.exitCode)
+  const fromReport = reportProblems(input.report)
+  const untrusted = [
+    ...fromLog,
+    ...fromReport,
+    ...(disagreements.length === 0 ? [] : [`the log and the runner's report disagree (${disagreements.length}): ${disagreements.slice(0, 3).join("; ")}${disagreements.length > 3 ? "; …" : ""}`]),
+  ]
   const f2p = ratio(tests_status.FAIL_TO_PASS)
   const p2p = ratio(tests_status.PASS_TO_PASS)
   const resolution: ResolvedStatus =
@@ -134,6 +194,14 @@ export const gradeLog = (input: GradeInput): Grade => {
     untrusted,
     ambiguous: labels.filter((l) => isAmbiguous(index, found(l).match)),
     notTestIds: labels.filter((l) => !isTest(l)),
+    channel: input.report === undefined || input.report._tag === "NoChannel" ? "log_only" : "log_and_report",
+    disagreements,
+    suspicious: [
+      ...(disagreements.length === 0 ? [] : [`log_and_report_disagree (${disagreements.length}): ${disagreements.slice(0, 5).join("; ")}${disagreements.length > 5 ? "; …" : ""}`]),
+      // A killed command (timeout) cuts its report short by itself: that is not a sign of forging.
+      ...(input.exitCode === null ? [] : fromReport.map((p) => `runner_report: ${p}`)),
+      ...fromLog.filter((p) => p.includes("spoofed")).map((p) => `log_contradicts_runner: ${p}`),
+    ],
   }
 }
 

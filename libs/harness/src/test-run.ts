@@ -1,11 +1,14 @@
 // Running an environment's test command for some test files in an instance container: stdout and stderr merged in the
-// order the runner wrote them (`2>&1`), a timeout that kills the command, capped output, and the log parsed.
+// order the runner wrote them (`2>&1`), a timeout that kills the command, capped output, and the log parsed. With a
+// report channel (evaluate), the runner also writes its own report outside the repository (test-report-channel.ts),
+// read back after the command ends, however it ended.
 import type { EnvironmentSpec } from "@swe-gym/domain"
-import type { Container, ContainerDied, EngineError } from "@swe-gym/sandbox"
+import type { Container, ContainerDied, EngineError, InvalidPath } from "@swe-gym/sandbox"
 import { Duration, Effect } from "effect"
 import { RepoDir } from "./environment-image.js"
 import { parseLog } from "./log-parsers/index.js"
 import type { ParsedLog } from "./log-parsers/parsed-log.js"
+import { type ReportChannel, readRunnerReport, reportChannelEnvironment, reporterFiles, type RunnerReport } from "./test-report-channel.js"
 
 /** One run of the test command. */
 export interface TestRun {
@@ -19,6 +22,8 @@ export interface TestRun {
   readonly durationMs: number
   /** The shell command that ran. */
   readonly command: string
+  /** The runner's report, when the run had a report channel. */
+  readonly report?: RunnerReport
 }
 
 /** Options of runTests. */
@@ -28,6 +33,8 @@ export interface TestRunOptions {
   /** Bytes of output kept (default 4 MiB: its first quarter and last three quarters). */
   readonly maxOutputBytes?: number
   readonly repoDir?: string
+  /** Install this reporter outside the repository and read its report after the run (see test-report-channel.ts). */
+  readonly reportChannel?: ReportChannel
 }
 
 const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
@@ -52,12 +59,15 @@ export const runTests = Effect.fn("harness.runTests")(function* (
   spec: EnvironmentSpec,
   files: ReadonlyArray<string>,
   options: TestRunOptions = {},
-): Effect.fn.Return<TestRun, EngineError | ContainerDied> {
+): Effect.fn.Return<TestRun, EngineError | ContainerDied | InvalidPath> {
   const command = testCommandLine(spec, files)
   const timeoutSeconds = options.timeoutSeconds ?? spec.timeouts.test_seconds
+  const channel = options.reportChannel
+  if (channel !== undefined) yield* container.copyFiles(reporterFiles(channel), channel.dir)
+  const script = channel === undefined ? `${command} 2>&1` : `${reportChannelEnvironment(channel)}\n${command} 2>&1`
   const started = Date.now()
   const outcome = yield* container
-    .exec(["sh", "-c", `${command} 2>&1`], {
+    .exec(["sh", "-c", script], {
       timeout: Duration.seconds(timeoutSeconds),
       workdir: options.repoDir ?? RepoDir,
       env: spec.env,
@@ -80,5 +90,11 @@ export const runTests = Effect.fn("harness.runTests")(function* (
           durationMs: Date.now() - started,
         })),
     )
-  return { ...outcome, parsed: parseLog(spec.log_parser, outcome.log), command }
+  const report = channel === undefined
+    ? undefined
+    : yield* container.readFile(channel.reportFile).pipe(
+      Effect.map((bytes): RunnerReport => readRunnerReport(new TextDecoder("utf-8").decode(bytes), channel)),
+      Effect.catchTag("FileNotFound", () => Effect.succeed<RunnerReport>({ _tag: "Missing", reason: `no ${channel.reportFile} was written` })),
+    )
+  return { ...outcome, parsed: parseLog(spec.log_parser, outcome.log), command, ...(report === undefined ? {} : { report }) }
 })
