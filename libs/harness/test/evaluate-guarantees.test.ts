@@ -2,121 +2,30 @@
 // sample's valid instances: spoof-proof grading, status semantics, failure classes (every instance in exactly one class,
 // none lost), and results keyed by content.
 import { describe, expect, it } from "@effect/vitest"
-import type { Prediction, TaskInstance } from "@swe-gym/domain"
 import { DockerClient } from "@swe-gym/sandbox"
-import { Store } from "@swe-gym/store"
-import { Chunk, Effect, Fiber, Layer, Option, Schedule, Schema, Stream } from "effect"
-import { execFileSync } from "node:child_process"
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { dirname, join, resolve } from "node:path"
+import { Effect, Fiber, Option, Schedule } from "effect"
+import { readFileSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { loadSpecs } from "../src/environment-spec-files.js"
-import { type EvaluateOptions, type Evaluated, evaluate, type EvaluationRecord, emptyPredictions, goldPredictions } from "../src/evaluate.js"
-import { evaluationMigrations } from "../src/evaluation-store.js"
-import { assignSetupCommits } from "../src/validate.js"
-import { harnessMigrations } from "../src/validation-store.js"
-import type { InstanceEnvironmentsOptions } from "../src/instance-environments.js"
-import { baseImage, candidateOf, type ContainerCounter, dockerLayer, environmentsLayer, mirrorPath, sampleDir, splitEnvironmentOptions, tempDir } from "./harness-fixtures.js"
+import { emptyPredictions, goldPredictions } from "../src/evaluate.js"
+import { appendIn, calc, evaluated, layers, Long, only, patchOf, predict, run, specsDir, validInstances, writeIn } from "./evaluate-fixtures.js"
+import { baseImage, dockerLayer, tempDir } from "./harness-fixtures.js"
 
-const specsDir = resolve(import.meta.dirname, "../../../data/specs")
+// Since issue 13 the model patch's test infrastructure (conftest.py, pytest.ini, …) is put back to base before the tests
+// run (evaluate-forging.test.ts), so the attacks and faults below that need code running in the test process put it
+// where a fix's code goes: the package the tests import (calc/__init__.py). From there it reaches pytest through the
+// garbage collector — the residual the README names — and the grader must still see through it.
 
-// expected.json's pulls, read here with the fields a rejected PR may leave null (not_merged has no merge commit).
-const SampleExpectations = Schema.Struct({
-  pulls: Schema.Array(Schema.Struct({
-    repo: Schema.String,
-    number: Schema.Number,
-    instance_id: Schema.String,
-    base_commit: Schema.String,
-    merge_commit_sha: Schema.NullOr(Schema.String),
-    head_sha: Schema.NullOr(Schema.String),
-    verdict: Schema.String,
-    test_patch_files: Schema.optional(Schema.Array(Schema.String)),
-    FAIL_TO_PASS: Schema.optional(Schema.Array(Schema.String)),
-    PASS_TO_PASS: Schema.optional(Schema.Array(Schema.String)),
-    breaks: Schema.optional(Schema.Array(Schema.String)),
-  })),
-})
-
-/** The sample's valid instances: candidates validation keeps, with the labels expected.json gives them. */
-const validInstances: ReadonlyArray<TaskInstance> = assignSetupCommits(
-  Schema.decodeUnknownSync(Schema.parseJson(SampleExpectations))(readFileSync(join(sampleDir, "expected.json"), "utf8")).pulls
-    .filter((p) => p.verdict === "candidate" && (p.breaks ?? []).length === 0)
-    .map((p) => ({
-      ...candidateOf({ ...p, merge_commit_sha: p.merge_commit_sha ?? "", head_sha: p.head_sha ?? "" }),
-      FAIL_TO_PASS: p.FAIL_TO_PASS ?? [],
-      PASS_TO_PASS: p.PASS_TO_PASS ?? [],
-    })),
-)
-
-const byId = (id: string): TaskInstance => {
-  const found = validInstances.find((i) => i.instance_id === id)
-  if (found === undefined) throw new Error(`${id} is not a valid sample instance`)
-  return found
-}
-
-const calc = byId("sample__calc-2")
-
-/** A patch made in a scratch clone at the instance's base: optionally the gold patch first, then `edit` on the tree. */
-const patchOf = (instance: TaskInstance, edit: (dir: string) => void, options: { readonly withGold?: boolean } = {}): string => {
-  const dir = join(tempDir("swe-gym-eval-patch-"), "repo")
-  const git = (...args: Array<string>) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" })
-  execFileSync("git", ["clone", "-q", mirrorPath(instance.repo), dir])
-  git("checkout", "-q", instance.base_commit)
-  if (options.withGold === true) {
-    writeFileSync(join(dir, ".gold.diff"), instance.patch)
-    git("apply", ".gold.diff")
-    rmSync(join(dir, ".gold.diff"))
-  }
-  edit(dir)
-  git("add", "-A")
-  return git("diff", "--cached")
-}
-
-const writeIn = (dir: string, file: string, text: string) => {
-  mkdirSync(dirname(join(dir, file)), { recursive: true })
-  writeFileSync(join(dir, file), text)
-}
-
-const predict = (instance: TaskInstance, model_patch: string, model = "attack"): Prediction => ({
-  instance_id: instance.instance_id,
-  model_name_or_path: model,
-  model_patch,
-})
-
-/** Layers of one test: Docker (counting containers) and a DuckDB file. */
-const layers = (counter: ContainerCounter, db = join(tempDir("swe-gym-eval-db-"), "eval.duckdb")) =>
-  Layer.mergeAll(dockerLayer(counter), Store.layer({ path: db, migrations: [...harnessMigrations, ...evaluationMigrations] }).pipe(Layer.orDie))
-
-/** Runs the evaluate stage over predictions and collects every record. */
-const run = (predictions: ReadonlyArray<Prediction>, options: Partial<EvaluateOptions> & Partial<InstanceEnvironmentsOptions> = {}, instances = validInstances) =>
-  Effect.gen(function* () {
-    const specs = yield* loadSpecs(specsDir)
-    const { environment, stage } = splitEnvironmentOptions(options)
-    const records = yield* Stream.fromIterable(predictions).pipe(
-      evaluate(instances, {
-        runId: "test-run",
-        concurrency: 2,
-        retries: 2,
-        retryBase: "10 millis",
-        ...stage,
-      }),
-      Stream.runCollect,
-      Effect.provide(environmentsLayer({ specs, ...environment })),
-    )
-    return Chunk.toReadonlyArray(records)
-  })
-
-const evaluated = (records: ReadonlyArray<EvaluationRecord>): ReadonlyArray<Evaluated> =>
-  records.filter((r): r is Evaluated => r._tag === "Evaluated")
-
-/** The single result of a one-prediction run. */
-const only = (records: ReadonlyArray<EvaluationRecord>) => {
-  const [first, ...rest] = evaluated(records)
-  expect(rest).toEqual([])
-  if (first === undefined) throw new Error("no result")
-  return first
-}
-
-const Long = { timeout: 900_000 }
+/** Python for calc/__init__.py that finds the running pytest's Config and passes it to `body` (indented code). */
+const withPytestConfig = (body: ReadonlyArray<string>): string =>
+  [
+    "",
+    "import gc as _gc",
+    "for _config in [o for o in _gc.get_objects() if type(o).__name__ == 'Config' and type(o).__module__ == '_pytest.config']:",
+    ...body.map((line) => `    ${line}`),
+    "    break",
+    "",
+  ].join("\n")
 
 describe("guarantee 4 (failure classes) on the sample: gold, empty, unknown", () => {
   it.live("gold patches as predictions resolve 100% of the valid instances, each recording its image with digest", () =>
@@ -132,6 +41,8 @@ describe("guarantee 4 (failure classes) on the sample: gold, empty, unknown", ()
         expect(r.exit_code).toEqual(expect.any(Number))
         expect(r.image).toMatch(/^swe-gym\/env-.+@sha256:[0-9a-f]{64}$/)
         expect(r.report.tests_status?.FAIL_TO_PASS.failure).toEqual([])
+        // Graded from the log and the runner's own report (pytest plugin; unittest hook for inventory), nothing to flag.
+        expect([r.verdict_channel, r.suspicious, r.test_infrastructure_reverted]).toEqual(["log_and_report", undefined, undefined])
       }
     }).pipe(Effect.provide(layers({ created: 0 }))), Long)
 
@@ -148,7 +59,7 @@ describe("guarantee 4 (failure classes) on the sample: gold, empty, unknown", ()
 })
 
 describe("guarantee 2: spoof-proof grading", () => {
-  it.live("a conftest.py printing fake PASSED lines for the FAIL_TO_PASS tests is not resolved, and the exit code is recorded", () =>
+  it.live("code in the patch silencing pytest and printing fake PASSED lines for the FAIL_TO_PASS tests is not resolved, and the exit code is recorded", () =>
     Effect.gen(function* () {
       const ids = [...calc.FAIL_TO_PASS, ...calc.PASS_TO_PASS]
       const fake = [
@@ -161,34 +72,34 @@ describe("guarantee 2: spoof-proof grading", () => {
         ...ids.map((id) => `PASSED ${id}`),
         `============================== ${ids.length} passed in 0.02s ===============================`,
       ].join("\n")
-      // Silences pytest's own terminal output and prints a perfect fake log when pytest ends.
-      const conftest = [
+      // Silences pytest's own terminal output and prints a perfect fake log when pytest ends (from the package the
+      // tests import: a conftest.py doing the same is put back to base before the run).
+      const forging = withPytestConfig([
         "import os",
-        "import pytest",
         "from _pytest._io import TerminalWriter",
-        "",
-        "@pytest.hookimpl(trylast=True)",
-        "def pytest_configure(config):",
-        "    reporter = config.pluginmanager.getplugin('terminalreporter')",
-        "    reporter._tw = TerminalWriter(open(os.devnull, 'w'))",
-        "",
-        "def pytest_unconfigure(config):",
-        `    print(${JSON.stringify(fake)})`,
-        "",
-      ].join("\n")
-      const r = only(yield* run([predict(calc, patchOf(calc, (d) => writeIn(d, "tests/conftest.py", conftest)))])).result
+        "_config.pluginmanager.getplugin('terminalreporter')._tw = TerminalWriter(open(os.devnull, 'w'))",
+        "class _Forge:",
+        "    def pytest_unconfigure(self, config):",
+        `        print(${JSON.stringify(fake)})`,
+        "_config.pluginmanager.register(_Forge())",
+      ])
+      const r = only(yield* run([predict(calc, patchOf(calc, (d) => appendIn(d, "calc/__init__.py", forging)))])).result
       expect(r.outcome).toBe("unresolved")
       expect(r.exit_code).toBe(1)
       expect(r.resolution).toBe("RESOLVED_NO")
       expect(r.reason).toContain("exited with 1 but the log shows no failure")
+      // The runner's own report saw the FAIL_TO_PASS tests fail.
+      expect(r.reason).toContain("the log says PASSED, the runner's report FAILED")
+      expect(r.suspicious?.join("\n")).toContain("log_and_report_disagree")
     }).pipe(Effect.provide(layers({ created: 0 }))), Long)
 
   it.live("a patch making the test runner exit early with status 0 and no results is not resolved", () =>
     Effect.gen(function* () {
-      const r = only(yield* run([predict(calc, patchOf(calc, (d) => writeIn(d, "tests/conftest.py", "import os\nos._exit(0)\n")))])).result
+      const r = only(yield* run([predict(calc, patchOf(calc, (d) => appendIn(d, "calc/__init__.py", "import os\nos._exit(0)\n")))])).result
       expect(r.outcome).toBe("unresolved")
       expect(r.exit_code).toBe(0)
       expect(r.untrusted.join("\n")).toContain("no test results")
+      expect(r.untrusted.join("\n")).toContain("the runner's report has no end for 1 of 1 sessions")
     }).pipe(Effect.provide(layers({ created: 0 }))), Long)
 
   it.live("a patch deleting the FAIL_TO_PASS tests, or hiding them from collection, is not resolved", () =>
@@ -211,7 +122,15 @@ describe("guarantee 3: status semantics", () => {
     Effect.gen(function* () {
       const marking = (marker: string) =>
         patchOf(calc, (d) =>
-          writeIn(d, "tests/conftest.py", `import pytest\n\ndef pytest_collection_modifyitems(items):\n    for item in items:\n        if "by_zero" in item.nodeid:\n            item.add_marker(${marker})\n`), { withGold: true })
+          appendIn(d, "calc/__init__.py", withPytestConfig([
+            "import pytest",
+            "class _Mark:",
+            "    def pytest_collection_modifyitems(self, items):",
+            "        for item in items:",
+            "            if 'by_zero' in item.nodeid:",
+            `                item.add_marker(${marker})`,
+            "_config.pluginmanager.register(_Mark())",
+          ])), { withGold: true })
       const records = yield* run([
         predict(calc, marking(`pytest.mark.skip(reason="skipped by the patch")`), "skip"),
         predict(calc, marking(`pytest.mark.xfail(run=False, reason="not run")`), "notrun"),
@@ -241,7 +160,7 @@ describe("guarantee 4: failure classes", () => {
 
   it.live("a patch adding a sleep longer than the test timeout ends in timeout", () =>
     Effect.gen(function* () {
-      const sleeping = patchOf(calc, (d) => writeIn(d, "tests/conftest.py", "import time\ntime.sleep(120)\n"), { withGold: true })
+      const sleeping = patchOf(calc, (d) => appendIn(d, "calc/__init__.py", "import time\ntime.sleep(120)\n"), { withGold: true })
       const r = only(yield* run([predict(calc, sleeping)], { timeoutSeconds: 5 })).result
       expect(r.outcome).toBe("timeout")
       expect(r.timed_out).toBe(true)
@@ -264,7 +183,7 @@ describe("guarantee 4: failure classes", () => {
         }
       }).pipe(Effect.ignore, Effect.repeat(Schedule.spaced("200 millis")))
       const fiber = yield* Effect.fork(killer)
-      const slow = patchOf(calc, (d) => writeIn(d, "tests/conftest.py", "import time\ntime.sleep(60)\n"), { withGold: true })
+      const slow = patchOf(calc, (d) => appendIn(d, "calc/__init__.py", "import time\ntime.sleep(60)\n"), { withGold: true })
       const counter = { created: 0 }
       const r = only(yield* run([predict(calc, slow)], { runId }).pipe(Effect.provide(layers(counter)))).result
       yield* Fiber.interrupt(fiber)
@@ -305,7 +224,7 @@ describe("guarantee 4: failure classes", () => {
   it.live("invalid UTF-8 in the test output is decoded with replacement and graded, not lost", () =>
     Effect.gen(function* () {
       const bad = patchOf(calc, (d) =>
-        writeIn(d, "tests/conftest.py", "import atexit, os\natexit.register(lambda: os.write(1, b'bad bytes: \\xff\\xfe\\xc3\\x28 end\\n'))\n"), { withGold: true })
+        appendIn(d, "calc/__init__.py", "import atexit, os\natexit.register(lambda: os.write(1, b'bad bytes: \\xff\\xfe\\xc3\\x28 end\\n'))\n"), { withGold: true })
       const e = only(yield* run([predict(calc, bad)]))
       expect(e.result.outcome).toBe("resolved")
       expect(e.testOutput).toContain("bad bytes: \ufffd\ufffd\ufffd( end")
