@@ -1,11 +1,10 @@
 // The Python base image of task environments, built from Debian packages (debootstrap + docker import) so no container
 // registry is needed. Its recipe is data; its tag is a hash of that data, so a changed recipe means a new image.
-import { FileSystem } from "@effect/platform"
+import { Command, FileSystem } from "@effect/platform"
+import { NodeStream } from "@effect/platform-node"
 import type Docker from "dockerode"
-import { Clock, Config, Effect, Option, Schema } from "effect"
-import { spawn } from "node:child_process"
+import { Clock, Config, Effect, Either, Fiber, Option, Schema, Stream } from "effect"
 import { createHash } from "node:crypto"
-import type { Readable } from "node:stream"
 import {
   CommandFailed,
   CommandRunner,
@@ -15,10 +14,9 @@ import {
   dockerClient,
   engineEndpoint,
   pingEngine,
-  progress,
   readTail,
-  withHeartbeat,
 } from "./engine.js"
+import { reportProgress, withHeartbeat } from "./progress.js"
 import { currentOwner, ownerLabels } from "./container-owner.js"
 import { ManagedLabel } from "./labels.js"
 
@@ -239,7 +237,7 @@ const ensureDebootstrap = Effect.fn("sandbox.ensureDebootstrap")(function* (imag
       hint: `Install debootstrap with your package manager (e.g. \`dnf install debootstrap\`, \`pacman -S debootstrap\`), ${alternative}.`,
     })
   }
-  yield* progress(scope, `debootstrap is not installed: installing it with apt-get (log: ${logFile})`)
+  yield* reportProgress(scope, `debootstrap is not installed: installing it with apt-get (log: ${logFile})`)
   const env = { DEBIAN_FRONTEND: "noninteractive" }
   const hint = `apt-get could not install debootstrap; check access to the Debian mirror and the log ${logFile}.`
   yield* runner.run("apt-get", ["update"], { env, logFile, hint }).pipe(withHeartbeat(scope, "apt-get update"))
@@ -282,42 +280,68 @@ const scopedRootfs = (workDir: string | undefined) => Effect.acquireRelease(
       }
       const left = yield* mountsUnder(dir)
       if (left.length > 0) {
-        return yield* progress(scope, `not removing ${dir}: still mounted there: ${left.join(", ")} (unmount them, then remove it)`)
+        return yield* reportProgress(scope, `not removing ${dir}: still mounted there: ${left.join(", ")} (unmount them, then remove it)`)
       }
       yield* fileSystem.remove(dir, { recursive: true }).pipe(Effect.ignore)
     }),
 )
 
-/** Streams `tar -C rootfs -c .` into the engine's image import; fails (and removes the image) if tar fails. */
-const importRootfs = Effect.fn("sandbox.importRootfs")(function* (docker: Docker, rootfs: string, tag: string, changes: ReadonlyArray<string>) {
+/**
+ * Imports the directory `rootfs` as image `tag` (`tar -C rootfs -c .` streamed into the engine's import, with Dockerfile-style
+ * `changes`). When tar fails, the half-imported image is removed and the error carries tar's stderr; interruption aborts
+ * the import and stops tar.
+ */
+export const importRootfs = Effect.fn("sandbox.importRootfs")(function* (docker: Docker, rootfs: string, tag: string, changes: ReadonlyArray<string>) {
   const colon = tag.lastIndexOf(":")
   const repo = tag.slice(0, colon)
   const version = tag.slice(colon + 1)
-  const tar = yield* Effect.acquireRelease(
-    Effect.sync(() => spawn("tar", ["--numeric-owner", "-C", rootfs, "-c", "."], { stdio: ["ignore", "pipe", "pipe"] })),
-    (child) => Effect.sync(() => (child.exitCode === null && child.signalCode === null ? child.kill("SIGKILL") : true)),
+  const tarFailed = (reason: string, logTail?: string) =>
+    new BaseImageFailed({
+      image: tag,
+      step: "tar",
+      reason,
+      hint: "The root file system could not be archived; see tar's output.",
+      ...(logTail === undefined ? {} : { logTail }),
+    })
+  const tar = yield* Command.start(Command.make("tar", "--numeric-owner", "-C", rootfs, "-c", ".").pipe(Command.stdin(Stream.empty))).pipe(
+    Effect.mapError((e) => tarFailed(e.message)),
   )
-  let tarErrors = ""
-  tar.stderr.on("data", (chunk: Buffer) => {
-    tarErrors = (tarErrors + chunk.toString("utf8")).slice(-4_000)
-  })
-  const tarExit = Effect.async<number>((resume) => {
-    if (tar.exitCode !== null) return resume(Effect.succeed(tar.exitCode))
-    tar.once("close", (code) => resume(Effect.succeed(code ?? -1)))
-    tar.once("error", () => resume(Effect.succeed(-1)))
-  })
-  const stdout: Readable = tar.stdout
-  const imported = yield* Effect.tryPromise({ try: () => docker.importImage(stdout, { repo, tag: version, changes: [...changes] }), catch: reasonOf }).pipe(
-    Effect.flatMap((stream) => followProgress(docker, stream)),
-    Effect.mapError((reason) => new BaseImageFailed({ image: tag, step: "docker import", reason, hint: "Check the engine's log (e.g. /var/log/swe-gym-dockerd.log) and free disk space." })),
+  const tarErrors = yield* tar.stderr.pipe(
+    Stream.decodeText(),
+    Stream.runFold("", (text, chunk) => (text + chunk).slice(-4_000)),
+    Effect.orElseSucceed(() => ""),
+    Effect.forkScoped,
   )
-  const code = yield* tarExit
-  if (code !== 0) {
+  const archive = yield* NodeStream.toReadable(tar.stdout)
+  // Scope finalizers run last-in first-out: the import request is aborted before the scope stops tar.
+  const request = yield* Effect.acquireRelease(Effect.sync(() => new AbortController()), (controller) => Effect.sync(() => controller.abort()))
+  const imported = yield* Effect.tryPromise({
+    try: () => docker.importImage(archive, { repo, tag: version, changes: [...changes], abortSignal: request.signal }),
+    catch: reasonOf,
+  }).pipe(Effect.flatMap((stream) => followProgress(docker, stream)), Effect.either)
+  // tar's outcome first: a tar that fails ends the archive early, and the engine may then keep a truncated image or fail
+  // with a less telling error. After a failed import tar may be blocked on a pipe nobody reads: the scope stops it.
+  const tarFailure = tar.exitCode.pipe(
+    Effect.map((code) => (code === 0 ? Option.none<string>() : Option.some(`tar exited with ${code}`))),
+    Effect.catchAll((e) => Effect.succeed(Option.some(e.description ?? e.message))),
+  )
+  const tarExit = yield* Either.isLeft(imported)
+    ? tarFailure.pipe(Effect.timeoutTo({ duration: "2 seconds", onTimeout: () => Option.none<string>(), onSuccess: (failure) => failure }))
+    : tarFailure
+  if (Option.isSome(tarExit)) {
     yield* Effect.promise(() => docker.getImage(tag).remove({ force: true }).catch(() => undefined))
-    return yield* new BaseImageFailed({ image: tag, step: "tar", reason: `tar exited with ${code}`, hint: "The root file system could not be archived; see tar's output.", logTail: tarErrors })
+    return yield* tarFailed(tarExit.value, yield* Fiber.join(tarErrors))
   }
-  return imported.flatMap((m) => (m.status === undefined ? [] : [m.status])).join(" ")
-})
+  if (Either.isLeft(imported)) {
+    return yield* new BaseImageFailed({
+      image: tag,
+      step: "docker import",
+      reason: imported.left,
+      hint: "Check the engine's log (e.g. /var/log/swe-gym-dockerd.log) and free disk space.",
+    })
+  }
+  return imported.right.flatMap((m) => (m.status === undefined ? [] : [m.status])).join(" ")
+}, Effect.scoped)
 
 /** debootstrap into a temp dir, import it as `tag`, verify python3 + pytest run in it. */
 const buildBaseImage = Effect.fn("sandbox.buildBaseImage")(function* (
@@ -343,7 +367,7 @@ const buildBaseImage = Effect.fn("sandbox.buildBaseImage")(function* (
     rootfs,
     mirror,
   ]
-  yield* progress(scope, `building ${tag}: debootstrap ${args.join(" ")} (log: ${logFile})`)
+  yield* reportProgress(scope, `building ${tag}: debootstrap ${args.join(" ")} (log: ${logFile})`)
   yield* runner
     .run(debootstrap, args, { logFile, hint: `Check that ${mirror} is reachable (or pass --mirror / SWE_GYM_DEBIAN_MIRROR) and read ${logFile}.` })
     .pipe(
@@ -388,7 +412,7 @@ export const ensureBaseImage = Effect.fn("sandbox.ensureBaseImage")(function* (o
   const docker = dockerClient(endpoint)
   const verify = (image: string) =>
     verifyPythonImage(docker, image).pipe(
-      Effect.tap((output) => progress(scope, `${image} runs: ${output.replace(/\s+/g, " ")}`)),
+      Effect.tap((output) => reportProgress(scope, `${image} runs: ${output.replace(/\s+/g, " ")}`)),
       Effect.mapError(
         (reason) => new BaseImageFailed({ image, step: "verify (python3 -c 'import pytest')", reason, hint: "The image must have python3 with pytest, and git." }),
       ),
@@ -398,7 +422,7 @@ export const ensureBaseImage = Effect.fn("sandbox.ensureBaseImage")(function* (o
   if (userImage !== undefined) {
     const existing = yield* localImageId(docker, userImage)
     if (Option.isSome(existing)) {
-      yield* progress(scope, `using ${userImage} (already present)`)
+      yield* reportProgress(scope, `using ${userImage} (already present)`)
       return { tag: userImage, imageId: existing.value, source: "existing" } satisfies BaseImageResult
     }
     yield* pullImage(docker, userImage)
@@ -410,7 +434,7 @@ export const ensureBaseImage = Effect.fn("sandbox.ensureBaseImage")(function* (o
   const tag = baseImageTag(recipe)
   const existing = yield* localImageId(docker, tag)
   if (Option.isSome(existing)) {
-    yield* progress(scope, `${tag} exists (${existing.value.slice(0, 19)}): nothing to build`)
+    yield* reportProgress(scope, `${tag} exists (${existing.value.slice(0, 19)}): nothing to build`)
     return { tag, imageId: existing.value, source: "existing" } satisfies BaseImageResult
   }
 
@@ -418,7 +442,7 @@ export const ensureBaseImage = Effect.fn("sandbox.ensureBaseImage")(function* (o
   const logFile = options.logFile ?? defaultLogFile
   const started = yield* Clock.currentTimeMillis
   yield* buildBaseImage(docker, recipe, tag, mirror, logFile, options.workDir)
-  yield* progress(scope, `built ${tag} in ${(((yield* Clock.currentTimeMillis) - started) / 1000).toFixed(1)} s`)
+  yield* reportProgress(scope, `built ${tag} in ${(((yield* Clock.currentTimeMillis) - started) / 1000).toFixed(1)} s`)
   yield* verify(tag).pipe(
     Effect.tapError(() => Effect.promise(() => docker.getImage(tag).remove({ force: true }).catch(() => undefined))),
   )

@@ -1,13 +1,14 @@
 // The Docker engine: where it is (DOCKER_HOST or the local socket), whether it answers, and — when it does not and this
 // process may — installing Debian's docker.io and starting dockerd in the background. The machine is reached through two
 // small services (SystemFacts, CommandRunner) plus @effect/platform's FileSystem, so tests can stand in for any of them.
-import { FileSystem } from "@effect/platform"
-import { NodeFileSystem } from "@effect/platform-node"
+import { Command, CommandExecutor, FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { NodeCommandExecutor, NodeFileSystem } from "@effect/platform-node"
 import Docker from "dockerode"
-import { Clock, Config, Console, Context, Duration, Effect, Either, Fiber, Layer, Option, Schedule, Schema } from "effect"
-import { spawn } from "node:child_process"
+import { Clock, Config, Context, Duration, Effect, Either, Layer, Option, Schedule, Schema, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { reportProgress, withHeartbeat } from "./progress.js"
 
 // ── errors ───────────────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -219,114 +220,130 @@ export class CommandRunner extends Context.Tag("@swe-gym/sandbox/CommandRunner")
 const tailBytes = 6_000
 const commandLine = (command: string, args: ReadonlyArray<string>) => [command, ...args].join(" ")
 
-/** CommandRunner backed by node:child_process. */
-export const CommandRunnerLive: Layer.Layer<CommandRunner> = Layer.succeed(CommandRunner, {
-  run: (command, args, options = {}) =>
-    Effect.async<{ readonly outputTail: string }, CommandFailed>((resume) => {
-      const shown = commandLine(command, args)
-      let tail = ""
-      let exited = false
-      const log = options.logFile === undefined ? undefined : fs.createWriteStream(options.logFile, { flags: "a" })
-      log?.on("error", () => undefined)
-      log?.write(`\n$ ${shown}\n`)
-      const child = spawn(command, [...args], { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] })
-      const collect = (chunk: Buffer) => {
-        tail = (tail + chunk.toString("utf8")).slice(-tailBytes)
-        log?.write(chunk)
-      }
-      child.stdout.on("data", collect)
-      child.stderr.on("data", collect)
-      const failed = (reason: string, exitCode?: number) =>
-        new CommandFailed({
-          command: shown,
-          reason,
-          outputTail: tail,
-          hint: options.hint ?? "See the output above.",
-          ...(exitCode === undefined ? {} : { exitCode }),
-          ...(options.logFile === undefined ? {} : { logFile: options.logFile }),
-        })
-      child.once("error", (error) => {
-        exited = true
-        log?.end()
-        resume(Effect.fail(failed(error.message)))
-      })
-      child.once("close", (code, signal) => {
-        exited = true
-        log?.end()
-        if (code === 0) resume(Effect.succeed({ outputTail: tail }))
-        else resume(Effect.fail(failed(code === null ? `killed by ${signal ?? "a signal"}` : `exit code ${code}`, code ?? undefined)))
-      })
-      // On interruption: stop the command and wait until it is gone, so the caller's cleanup (unmounting, removing
-      // directories) does not race the command's own exit handlers.
-      return Effect.async<void>((done) => {
-        if (exited) return done(Effect.void)
-        child.once("close", () => done(Effect.void))
-        child.kill("SIGTERM")
-      }).pipe(
-        Effect.timeout("15 seconds"),
-        Effect.catchAll(() => Effect.sync(() => child.kill("SIGKILL"))),
-      )
-    }),
-  startDetached: (command, args, logFile) =>
-    Effect.async<number, CommandFailed>((resume) => {
-      const shown = commandLine(command, args)
-      const failed = (reason: string) =>
-        new CommandFailed({ command: shown, reason, logFile, outputTail: "", hint: `Check that ${command} is installed and that ${logFile} is writable.` })
-      let fd: number
-      try {
-        fs.mkdirSync(path.dirname(logFile), { recursive: true })
-        fd = fs.openSync(logFile, "a")
-      } catch (error) {
-        return resume(Effect.fail(failed(error instanceof Error ? error.message : String(error))))
-      }
-      const child = spawn(command, [...args], { detached: true, stdio: ["ignore", fd, fd] })
-      fs.closeSync(fd)
-      child.once("error", (error) => resume(Effect.fail(failed(error.message))))
-      child.once("spawn", () => {
-        child.unref()
-        if (child.pid === undefined) resume(Effect.fail(failed("no pid")))
-        else resume(Effect.succeed(child.pid))
-      })
-    }),
-})
+/** How the live CommandRunner stops an interrupted command. */
+export interface CommandRunnerSettings {
+  /** Time between SIGTERM and SIGKILL (to the command's process group). */
+  readonly killGrace: Duration.DurationInput
+}
 
-/** The live machine: system facts, command runner and file system. */
-export const HostLive: Layer.Layer<SystemFacts | CommandRunner | FileSystem.FileSystem> = Layer.mergeAll(
-  SystemFactsLive,
-  CommandRunnerLive,
-  NodeFileSystem.layer,
+// Runs CMD ARGS… in a new session with its output appended to LOG and its input from /dev/null, so no pipe and no
+// process group ties it to us, and prints its pid. Arguments arrive as positional parameters: nothing is quoted by hand.
+// setsid execs CMD in place (the background child is no group leader), so $! is the daemon's own pid.
+const detachScript = [
+  'log=$1; shift',
+  'command -v "$1" >/dev/null 2>&1 || { echo "$1: command not found" >&2; exit 127; }',
+  'mkdir -p "$(dirname "$log")" && : >>"$log" || exit 1',
+  'nohup setsid "$@" >>"$log" 2>&1 </dev/null &',
+  'echo $!',
+].join("\n")
+
+/** Pairs each chunk of a byte stream with its text (decoded across chunk boundaries). */
+const withText = <E>(bytes: Stream.Stream<Uint8Array, E>) =>
+  Stream.suspend(() => {
+    const decoder = new TextDecoder()
+    return Stream.map(bytes, (chunk) => [chunk, decoder.decode(chunk, { stream: true })] as const)
+  })
+
+const platformReason = (error: PlatformError) => error.description ?? error.message
+
+/** A CommandRunner on @effect/platform's CommandExecutor; log files are written through FileSystem. */
+export const makeCommandRunner = (settings: CommandRunnerSettings = { killGrace: "15 seconds" }) =>
+  Effect.gen(function* () {
+    const executor = yield* CommandExecutor.CommandExecutor
+    const fileSystem = yield* FileSystem.FileSystem
+
+    // SIGTERM, then SIGKILL after the grace period; returns once the process is gone, so the caller's cleanup (unmounting,
+    // removing directories) does not race the command's own exit handlers.
+    const stop = (process: CommandExecutor.Process) =>
+      Effect.gen(function* () {
+        if (!(yield* process.isRunning)) return
+        const stopped = yield* process.kill("SIGTERM").pipe(Effect.interruptible, Effect.timeout(settings.killGrace), Effect.option)
+        if (Option.isNone(stopped)) yield* process.kill("SIGKILL")
+      }).pipe(Effect.ignore)
+
+    const run: CommandRunner["Type"]["run"] = (command, args, options = {}) =>
+      Effect.suspend(() => {
+        const shown = commandLine(command, args)
+        let tail = ""
+        const failed = (reason: string, exitCode?: number) =>
+          new CommandFailed({
+            command: shown,
+            reason,
+            outputTail: tail,
+            hint: options.hint ?? "See the output above.",
+            ...(exitCode === undefined ? {} : { exitCode }),
+            ...(options.logFile === undefined ? {} : { logFile: options.logFile }),
+          })
+        return Effect.gen(function* () {
+          const logFile = options.logFile
+          const log = logFile === undefined
+            ? undefined
+            : yield* fileSystem.open(logFile, { flag: "a" }).pipe(Effect.mapError((e) => failed(`cannot append to its log ${logFile}: ${platformReason(e)}`)))
+          // The log is the user's copy of the output: a write that fails there does not fail the command.
+          const append = (bytes: Uint8Array) => (log === undefined ? Effect.void : Effect.ignore(log.writeAll(bytes)))
+          yield* append(new TextEncoder().encode(`\n$ ${shown}\n`))
+          const process = yield* executor.start(
+            Command.make(command, ...args).pipe(Command.env(options.env ?? {}), Command.stdin(Stream.empty)),
+          )
+          const output = Stream.merge(withText(process.stdout), withText(process.stderr)).pipe(
+            Stream.runForEach(([bytes, text]) => {
+              tail = (tail + text).slice(-tailBytes)
+              return append(bytes)
+            }),
+          )
+          const [, code] = yield* Effect.all([output, process.exitCode], { concurrency: 2 }).pipe(Effect.ensuring(stop(process)))
+          if (code !== 0) return yield* failed(`exit code ${code}`, code)
+          return { outputTail: tail }
+        }).pipe(
+          Effect.scoped,
+          Effect.catchTags({ SystemError: (e) => failed(platformReason(e)), BadArgument: (e) => failed(platformReason(e)) }),
+        )
+      })
+
+    const startDetached: CommandRunner["Type"]["startDetached"] = (command, args, logFile) => {
+      const failed = (reason: string, outputTail = "") =>
+        new CommandFailed({
+          command: commandLine(command, args),
+          reason,
+          logFile,
+          outputTail,
+          hint: `Check that ${command} is installed and that ${logFile} is writable.`,
+        })
+      return Effect.gen(function* () {
+        const process = yield* executor.start(
+          Command.make("sh", "-c", detachScript, "sh", logFile, command, ...args).pipe(Command.stdin(Stream.empty)),
+        )
+        const text = (bytes: Stream.Stream<Uint8Array, PlatformError>) => bytes.pipe(Stream.decodeText(), Stream.mkString)
+        const [stdout, stderr, code] = yield* Effect.all([text(process.stdout), text(process.stderr), process.exitCode], { concurrency: 3 })
+        if (code !== 0) return yield* failed(`exit code ${code}`, stderr)
+        const pid = /^\d+$/.test(stdout.trim()) ? Number(stdout.trim()) : 0
+        if (pid <= 0) return yield* failed(`no pid in the launcher's output ${JSON.stringify(stdout)}`, stderr)
+        return pid
+      }).pipe(
+        Effect.scoped,
+        Effect.catchTags({ SystemError: (e) => failed(platformReason(e)), BadArgument: (e) => failed(platformReason(e)) }),
+      )
+    }
+
+    return CommandRunner.of({ run, startDetached })
+  })
+
+/** The CommandRunner on the CommandExecutor and FileSystem it is given (NodeContext provides both). */
+export const CommandRunnerLive: Layer.Layer<CommandRunner, never, CommandExecutor.CommandExecutor | FileSystem.FileSystem> = Layer.effect(
+  CommandRunner,
+  makeCommandRunner(),
 )
 
-// ── progress ─────────────────────────────────────────────────────────────────────────────────────────────────────────
+/** The live machine: system facts, command runner, Node's command executor and file system. */
+export const HostLive: Layer.Layer<SystemFacts | CommandRunner | CommandExecutor.CommandExecutor | FileSystem.FileSystem> = CommandRunnerLive.pipe(
+  Layer.provideMerge(NodeCommandExecutor.layer),
+  Layer.provideMerge(NodeFileSystem.layer),
+  Layer.merge(SystemFactsLive),
+)
+
+// ── log files ────────────────────────────────────────────────────────────────────────────────────────────────────────
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-
-/** A progress line on stderr (stdout stays free for results scripts capture). */
-export const progress = (scope: string, line: string) => Console.error(`[${scope}] ${line}`)
-
-/**
- * Runs `self`, printing "`label`… (N s)" every `every` while it runs (followed by what `status` says, e.g. the last line
- * of a log) and the elapsed time when it ends.
- */
-export const withHeartbeat =
-  (scope: string, label: string, every: Duration.DurationInput = "10 seconds", status: Effect.Effect<string> = Effect.succeed("")) =>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.gen(function* () {
-      const start = yield* Clock.currentTimeMillis
-      const elapsed = Clock.currentTimeMillis.pipe(Effect.map((now) => seconds(now - start)))
-      yield* progress(scope, `${label}…`)
-      const beat = yield* Effect.fork(
-        elapsed.pipe(
-          Effect.zip(status),
-          Effect.flatMap(([e, now]) => progress(scope, `${label}… (${e})${now === "" ? "" : ` ${now}`}`)),
-          Effect.delay(every),
-          Effect.forever,
-        ),
-      )
-      const result = yield* self.pipe(Effect.ensuring(Fiber.interrupt(beat)))
-      yield* elapsed.pipe(Effect.flatMap((e) => progress(scope, `${label}: done (${e})`)))
-      return result
-    })
 
 /** Last `lines` lines of a text file ("" when it cannot be read). */
 export const readTail = (file: string, lines = 30) =>
@@ -403,7 +420,7 @@ const clearStalePidFile = Effect.fn("sandbox.clearStalePidFile")(function* (file
   const name = Number.isInteger(pid) && pid > 0 ? yield* facts.processName(pid) : Option.none<string>()
   if (Option.isSome(name) && name.value === daemon) return { _tag: "Running", pid } as PidFileState
   const why = Option.isSome(name) ? `pid ${pid} is now "${name.value}"` : `pid ${content.value.trim()} is not running`
-  yield* progress(scope, `removing stale ${file} (${why})`)
+  yield* reportProgress(scope, `removing stale ${file} (${why})`)
   yield* fileSystem.remove(file, { force: true }).pipe(Effect.ignore)
   return { _tag: "Clear" } as PidFileState
 })
@@ -430,10 +447,10 @@ export const ensureEngine = Effect.fn("sandbox.ensureEngine")(function* (overrid
   const started = yield* Clock.currentTimeMillis
   const elapsed = Clock.currentTimeMillis.pipe(Effect.map((now) => seconds(now - started)))
 
-  yield* progress(scope, `pinging the Docker engine at ${where}`)
+  yield* reportProgress(scope, `pinging the Docker engine at ${where}`)
   const first = yield* Effect.either(pingEngine(endpoint))
   if (Either.isRight(first)) {
-    yield* progress(scope, `Docker ${first.right.version} (API ${first.right.apiVersion}) answers at ${where}`)
+    yield* reportProgress(scope, `Docker ${first.right.version} (API ${first.right.apiVersion}) answers at ${where}`)
     return { endpoint: where, ...first.right, started: false } satisfies EngineInfo
   }
 
@@ -444,14 +461,14 @@ export const ensureEngine = Effect.fn("sandbox.ensureEngine")(function* (overrid
   ) {
     return yield* new EngineUnavailable({ socket: where, hint: unavailableHint(endpoint, facts, first.left) })
   }
-  yield* progress(scope, `no answer (${first.left.reason}); this is root on a Debian-like system, so starting dockerd`)
+  yield* reportProgress(scope, `no answer (${first.left.reason}); this is root on a Debian-like system, so starting dockerd`)
 
   const fileSystem = yield* FileSystem.FileSystem
   yield* fileSystem.makeDirectory(path.dirname(options.logFile), { recursive: true }).pipe(Effect.ignore)
   let dockerd = yield* facts.resolveCommand("dockerd")
   if (Option.isNone(dockerd)) {
     yield* fileSystem.makeDirectory(path.dirname(options.installLogFile), { recursive: true }).pipe(Effect.ignore)
-    yield* progress(scope, `dockerd is not installed: installing Debian's docker.io (apt-get log: ${options.installLogFile})`)
+    yield* reportProgress(scope, `dockerd is not installed: installing Debian's docker.io (apt-get log: ${options.installLogFile})`)
     yield* installDockerIo(options.installLogFile)
     dockerd = yield* facts.resolveCommand("dockerd")
   }
@@ -467,14 +484,14 @@ export const ensureEngine = Effect.fn("sandbox.ensureEngine")(function* (overrid
   let pid: number
   if (daemon._tag === "Running") {
     pid = daemon.pid
-    yield* progress(scope, `dockerd already runs (pid ${pid}) but does not answer yet; waiting for it`)
+    yield* reportProgress(scope, `dockerd already runs (pid ${pid}) but does not answer yet; waiting for it`)
   } else {
     const args: Array<string> = []
     if (endpoint.socketPath !== DefaultSocketPath) args.push("--host", where)
     if (options.pidFile !== defaultEngineStartOptions.pidFile) args.push("--pidfile", options.pidFile)
     const runner = yield* CommandRunner
     pid = yield* runner.startDetached(dockerd.value, args, options.logFile)
-    yield* progress(scope, `started ${[dockerd.value, ...args].join(" ")} (pid ${pid}, log ${options.logFile}); waiting for it to answer`)
+    yield* reportProgress(scope, `started ${[dockerd.value, ...args].join(" ")} (pid ${pid}, log ${options.logFile}); waiting for it to answer`)
   }
 
   const startFailed = (reason: string) =>
@@ -511,6 +528,6 @@ export const ensureEngine = Effect.fn("sandbox.ensureEngine")(function* (overrid
       ),
     ),
   )
-  yield* progress(scope, `Docker ${answered.version} (API ${answered.apiVersion}) answers at ${where} after ${yield* elapsed}`)
+  yield* reportProgress(scope, `Docker ${answered.version} (API ${answered.apiVersion}) answers at ${where} after ${yield* elapsed}`)
   return { endpoint: where, ...answered, started: true } satisfies EngineInfo
 })

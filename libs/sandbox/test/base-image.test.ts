@@ -1,4 +1,4 @@
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeCommandExecutor, NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import type Docker from "dockerode"
 import { Effect, Layer, Option, Schema } from "effect"
@@ -148,7 +148,7 @@ describe("ensureBaseImage", () => {
               resolveCommand: () => Effect.succeed(Option.none()),
               processName: () => Effect.succeed(Option.none()),
             }),
-            NodeFileSystem.layer,
+            NodeCommandExecutor.layer.pipe(Layer.provideMerge(NodeFileSystem.layer)),
           ),
         ),
         Effect.flip,
@@ -189,7 +189,7 @@ describe("ensureBaseImage", () => {
               resolveCommand: (name) => Effect.sync(() => (name === "debootstrap" && installed ? Option.some("/usr/sbin/debootstrap") : Option.none())),
               processName: () => Effect.succeed(Option.none()),
             }),
-            NodeFileSystem.layer,
+            NodeCommandExecutor.layer.pipe(Layer.provideMerge(NodeFileSystem.layer)),
           ),
         ),
         Effect.flip,

@@ -1,6 +1,6 @@
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext, NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option, Scope } from "effect"
+import { ConfigProvider, Console, Effect, Exit, Fiber, Layer, Option, Schedule, Scope } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
@@ -13,8 +13,10 @@ import {
   HostLive,
   SystemFacts,
   ensureEngine,
+  makeCommandRunner,
   parseDockerHost,
 } from "../src/engine.js"
+import { type ProgressLine, ProgressReporter } from "../src/progress.js"
 
 const tempDirs: Array<string> = []
 const tempDir = () => {
@@ -72,6 +74,169 @@ const fakeEngine = (socketPath: string) =>
     }),
     (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void))),
   )
+
+/** A ProgressReporter that keeps every line it is given. */
+const recordingReporter = (lines: Array<ProgressLine>) => Effect.provideService(ProgressReporter, { report: (p) => Effect.sync(() => void lines.push(p)) })
+
+/** Runs `self` with a console that keeps whatever it is asked to print. */
+const capturingConsole = <A, E, R>(printed: Array<string>, self: Effect.Effect<A, E, R>) =>
+  Console.consoleWith((console) => {
+    const keep = (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void printed.push(parts.join(" ")))
+    return self.pipe(Effect.withConsole({ ...console, log: keep, error: keep, warn: keep, info: keep, debug: keep, trace: keep }))
+  })
+
+/** The live CommandRunner on Node's command executor; `killGrace` between SIGTERM and SIGKILL. */
+const liveRunner = (killGrace: string = "15 seconds") => Layer.effect(CommandRunner, makeCommandRunner({ killGrace })).pipe(Layer.provide(NodeContext.layer))
+
+/** True while process `pid` exists and is not a zombie. */
+const alive = (pid: number) => {
+  try {
+    return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
+  } catch {
+    return false
+  }
+}
+
+/** Field `n` (1-based, as in proc(5)) of /proc/PID/stat. */
+const statField = (pid: number, n: number) => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[n - 3])
+}
+
+/** Polls until `read` returns a value (every 20 ms, up to 30 s). */
+const eventually = <A>(what: string, read: () => A | undefined) =>
+  Effect.sync(read).pipe(
+    Effect.flatMap((value) => (value === undefined ? Effect.fail(`not yet: ${what}`) : Effect.succeed(value))),
+    Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(1_500)))),
+    Effect.orDie,
+  )
+
+const pidIn = (file: string) => {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim() : ""
+  return /^\d+$/.test(text) ? Number(text) : undefined
+}
+
+describe("CommandRunnerLive", () => {
+  it.live("a command that exits non-zero fails with CommandFailed: exit code, both streams in the tail, the log appended to", () =>
+    Effect.gen(function* () {
+      const runner = yield* CommandRunner
+      const logFile = path.join(tempDir(), "run.log")
+      fs.writeFileSync(logFile, "earlier output\n")
+      const error = yield* runner.run("sh", ["-c", "echo out; echo err >&2; exit 3"], { logFile, hint: "Try again later." }).pipe(Effect.flip)
+      expect(error).toBeInstanceOf(CommandFailed)
+      expect(error.command).toBe("sh -c echo out; echo err >&2; exit 3")
+      expect(error.exitCode).toBe(3)
+      expect(error.reason).toBe("exit code 3")
+      expect(error.logFile).toBe(logFile)
+      expect(error.outputTail.split("\n").sort()).toEqual(["", "err", "out"])
+      expect(error.message).toContain("`sh -c echo out; echo err >&2; exit 3` failed: exit code 3. Try again later.")
+      expect(error.message).toContain(`--- last lines of output (full log: ${logFile}) ---`)
+      const log = fs.readFileSync(logFile, "utf8")
+      expect(log.startsWith("earlier output\n\n$ sh -c echo out; echo err >&2; exit 3\n")).toBe(true)
+      expect(log.slice("earlier output\n".length).split("\n").slice(2).sort()).toEqual(["", "err", "out"])
+    }).pipe(Effect.provide(liveRunner())),
+  )
+
+  it.live("a command that succeeds: its environment has the extra variables, stdin is closed, the tail is returned", () =>
+    Effect.gen(function* () {
+      const runner = yield* CommandRunner
+      expect(yield* runner.run("sh", ["-c", 'echo "$GREETING from $0"'], { env: { GREETING: "hello" } })).toEqual({ outputTail: "hello from sh\n" })
+      // cat ends at the end of its input: with a stdin pipe left open it would wait forever.
+      expect(yield* runner.run("cat", [])).toEqual({ outputTail: "" })
+    }).pipe(Effect.provide(liveRunner())),
+  )
+
+  it.live("a command that cannot be started fails with CommandFailed saying why", () =>
+    Effect.gen(function* () {
+      const runner = yield* CommandRunner
+      const error = yield* runner.run("swe-gym-no-such-command", ["x"], { hint: "Install it." }).pipe(Effect.flip)
+      expect(error.command).toBe("swe-gym-no-such-command x")
+      expect(error.reason).toContain("ENOENT")
+      expect(error.exitCode).toBeUndefined()
+      expect(error.hint).toBe("Install it.")
+    }).pipe(Effect.provide(liveRunner())),
+  )
+
+  it.live("interrupting a run stops the command and returns once it is gone", () =>
+    Effect.gen(function* () {
+      const runner = yield* CommandRunner
+      const pidFile = path.join(tempDir(), "pid")
+      const fiber = yield* Effect.fork(runner.run("sh", ["-c", 'echo $$ > "$1"; exec sleep 60', "sh", pidFile]))
+      const pid = yield* eventually("the command's pid", () => pidIn(pidFile))
+      expect(alive(pid)).toBe(true)
+      const exit = yield* Fiber.interrupt(fiber)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(alive(pid)).toBe(false)
+    }).pipe(Effect.provide(liveRunner())),
+  )
+
+  it.live("a command that ignores SIGTERM is killed with SIGKILL after the grace period", () =>
+    Effect.gen(function* () {
+      const runner = yield* CommandRunner
+      const pidFile = path.join(tempDir(), "pid")
+      const fiber = yield* Effect.fork(runner.run("sh", ["-c", 'trap "" TERM; echo $$ > "$1"; while :; do sleep 1; done', "sh", pidFile]))
+      const pid = yield* eventually("the command's pid", () => pidIn(pidFile))
+      yield* Fiber.interrupt(fiber)
+      expect(alive(pid)).toBe(false)
+    }).pipe(Effect.provide(liveRunner("300 millis"))),
+  )
+
+  it.scopedLive("startDetached: the daemon runs in its own session, tied to us by no pipe, its output appended to the log", () =>
+    Effect.gen(function* () {
+      const runner = yield* CommandRunner
+      const logFile = path.join(tempDir(), "logs", "daemon.log") // the directory does not exist yet
+      const pid = yield* runner.startDetached("sh", ["-c", 'echo "daemon $$ up"; exec sleep 60'], logFile)
+      yield* Effect.addFinalizer(() => Effect.sync(() => alive(pid) && process.kill(pid, "SIGKILL")))
+      // Its output lands in the log, and the pid returned is the daemon's own ($$ of its shell).
+      yield* eventually("the daemon's line in its log", () => (fs.existsSync(logFile) && fs.readFileSync(logFile, "utf8") === `daemon ${pid} up\n` ? true : undefined))
+      // It survives its launcher, leads a session of its own (no signal to our process group or session reaches it),
+      // is not our child, and its standard streams are /dev/null and the log: nothing of ours keeps it alive or dies with it.
+      expect(alive(pid)).toBe(true)
+      expect(statField(pid, 6)).toBe(pid) // session id
+      expect(statField(pid, 5)).toBe(pid) // process group
+      expect(statField(pid, 4)).not.toBe(process.pid) // parent
+      expect([0, 1, 2].map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`))).toEqual(["/dev/null", logFile, logFile])
+      // A second daemon appends to the same log.
+      const second = yield* runner.startDetached("sh", ["-c", 'echo "second $$"'], logFile)
+      yield* eventually("the second daemon's line", () => (fs.readFileSync(logFile, "utf8") === `daemon ${pid} up\nsecond ${second}\n` ? true : undefined))
+    }).pipe(Effect.provide(liveRunner())),
+  )
+
+  it.live("startDetached: a missing command or an unwritable log fails with CommandFailed before anything starts", () =>
+    Effect.gen(function* () {
+      const runner = yield* CommandRunner
+      const dir = tempDir()
+      const missing = yield* runner.startDetached("swe-gym-no-such-daemon", ["--flag"], path.join(dir, "d.log")).pipe(Effect.flip)
+      expect(missing).toBeInstanceOf(CommandFailed)
+      expect(missing.command).toBe("swe-gym-no-such-daemon --flag")
+      expect(missing.outputTail).toContain("swe-gym-no-such-daemon: command not found")
+      expect(missing.hint).toContain("Check that swe-gym-no-such-daemon is installed")
+      expect(fs.existsSync(path.join(dir, "d.log"))).toBe(false)
+      fs.writeFileSync(path.join(dir, "file"), "")
+      const unwritable = yield* runner.startDetached("sleep", ["60"], path.join(dir, "file", "d.log")).pipe(Effect.flip)
+      expect(unwritable).toBeInstanceOf(CommandFailed)
+      expect(unwritable.outputTail).toContain("cannot create directory")
+    }).pipe(Effect.provide(liveRunner())),
+  )
+})
+
+describe("progress", () => {
+  it.live("ensureEngine reports its steps through ProgressReporter and prints nothing itself", () =>
+    Effect.gen(function* () {
+      const lines: Array<ProgressLine> = []
+      const printed: Array<string> = []
+      const info = yield* capturingConsole(printed, ensureEngine().pipe(recordingReporter(lines)))
+      expect(lines).toEqual([
+        { scope: "engine", line: `pinging the Docker engine at ${info.endpoint}` },
+        { scope: "engine", line: `Docker ${info.version} (API ${info.apiVersion}) answers at ${info.endpoint}` },
+      ])
+      // Without a reporter, the lines go nowhere.
+      yield* capturingConsole(printed, ensureEngine())
+      expect(printed).toEqual([])
+    }).pipe(Effect.provide(HostLive)),
+  )
+})
 
 describe("parseDockerHost", () => {
   it("reads unix:// and tcp:// and rejects the rest", () => {
