@@ -1,10 +1,11 @@
 // The swe-gym-docker commands: `engine` (make an engine answer), `base-image` (make the Python base image exist; its tag is
 // the last stdout line), `cleanup` (remove containers swe-gym left behind: by default those whose creating process is gone).
-// Progress goes to stderr, results to stdout.
+// Progress goes to stderr (progress.ts), results to stdout.
 import { Command, Options } from "@effect/cli"
 import { DockerClientLive, ensureBaseImage, ensureEngine, findOrphans, listLeftovers, reapOrphans, removeLeftovers } from "@swe-gym/sandbox"
 import type { KeptReason, Leftover } from "@swe-gym/sandbox"
 import { Console, Effect, Option } from "effect"
+import { withStderrProgress } from "./progress.js"
 
 const engine = Command.make("engine", {}, () =>
   Effect.gen(function* () {
@@ -102,4 +103,5 @@ export const command = Command.make("swe-gym-docker").pipe(
 )
 
 /** Runs swe-gym-docker on process-style arguments (argv[0] node, argv[1] script, then the command). */
-export const cli = Command.run(command, { name: "swe-gym-docker", version: "0.1.0" })
+export const cli = (args: ReadonlyArray<string>) =>
+  Command.run(command, { name: "swe-gym-docker", version: "0.1.0" })(args).pipe(withStderrProgress)

@@ -9,17 +9,20 @@ import { cli } from "../src/cli.js"
 
 const environment = Layer.mergeAll(NodeContext.layer, HostLive, DockerClientLive)
 
-/** Runs the CLI with `args`; returns what it printed on stdout (Console.log). */
-const runCli = (...args: ReadonlyArray<string>) =>
+/** Runs the CLI with `args`; returns what it printed on stdout (Console.log) and on stderr (Console.error). */
+const runCliPrinting = (...args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
-    const lines: Array<string> = []
+    const stdout: Array<string> = []
+    const stderr: Array<string> = []
+    const keep = (lines: Array<string>) => (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(parts.join(" ")))
     yield* Console.consoleWith((console) =>
-      cli(["node", "swe-gym-docker", ...args]).pipe(
-        Effect.withConsole({ ...console, log: (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(parts.join(" "))) }),
-      ),
+      cli(["node", "swe-gym-docker", ...args]).pipe(Effect.withConsole({ ...console, log: keep(stdout), error: keep(stderr) })),
     )
-    return lines
+    return { stdout, stderr }
   })
+
+/** Runs the CLI with `args`; returns what it printed on stdout (Console.log). */
+const runCli = (...args: ReadonlyArray<string>) => Effect.map(runCliPrinting(...args), (printed) => printed.stdout)
 
 /** A created (not started) container of the base image with these labels, force-removed at scope end. */
 const container = (image: string, labels: Record<string, string>) =>
@@ -37,20 +40,29 @@ const exists = (id: string) =>
   )
 
 describe("swe-gym-docker", () => {
-  it.live("engine: reports the engine that answers", () =>
+  it.live("engine: reports the engine that answers; the engine's progress on stderr", () =>
     Effect.gen(function* () {
-      const out = yield* runCli("engine")
-      expect(out).toHaveLength(1)
-      expect(out[0]).toMatch(/^Docker \d+\.\d+\S* \(API 1\.\d+\) at (unix|tcp):\/\//)
+      const { stdout, stderr } = yield* runCliPrinting("engine")
+      expect(stdout).toHaveLength(1)
+      const answer = /^Docker (\d+\.\d+\S*) \(API (1\.\d+)\) at ((unix|tcp):\/\/\S+)$/.exec(stdout[0] ?? "")
+      expect(answer).not.toBeNull()
+      const [, version, api, endpoint] = answer ?? []
+      expect(stderr).toEqual([
+        `[engine] pinging the Docker engine at ${endpoint}`,
+        `[engine] Docker ${version} (API ${api}) answers at ${endpoint}`,
+      ])
     }).pipe(Effect.provide(environment)),
   )
 
-  it.live("base-image: prints the tag as its last stdout line (the image exists afterwards)", () =>
+  it.live("base-image: prints the tag as its last stdout line (the image exists afterwards); progress on stderr", () =>
     Effect.gen(function* () {
-      const out = yield* runCli("base-image")
-      const { tag } = yield* ensureBaseImage()
-      expect(out.at(-1)).toBe(tag)
+      const { stdout, stderr } = yield* runCliPrinting("base-image")
+      const { tag, imageId } = yield* ensureBaseImage()
+      expect(stdout.at(-1)).toBe(tag)
       expect(tag).toMatch(/^swe-gym\/base-python:[0-9a-f]{12}$/)
+      // When the image was there already (it is after `npm run setup`), one line says so; a build reports its steps.
+      if (stderr.length === 1) expect(stderr).toEqual([`[base-image] ${tag} exists (${imageId.slice(0, 19)}): nothing to build`])
+      else expect(stderr.at(-1)).toMatch(/^\[base-image\] swe-gym\/base-python:\S+ runs: python 3\./)
     }).pipe(Effect.provide(environment)),
     900_000,
   )
