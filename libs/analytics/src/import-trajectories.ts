@@ -244,6 +244,12 @@ export const importTrajectories = Effect.fn("analytics.importTrajectories")(func
       )
     })
 
+  // DuckDB checkpoints whenever its WAL passes 16 MB, and a checkpoint costs more the bigger the database: an import of
+  // thousands of trajectories checkpointed every other batch and slowed down as it went. Checkpoint once, at the end.
+  yield* Effect.acquireRelease(
+    store.run("SET checkpoint_threshold = '1GB'"),
+    () => store.run("CHECKPOINT").pipe(Effect.zipRight(store.run("RESET checkpoint_threshold")), Effect.ignore),
+  )
   yield* importSource(options.format, files, options).pipe(
     Stream.grouped(options.batchSize ?? 200),
     // The next batch is read and decoded while DuckDB (on its own threads) writes this one.
