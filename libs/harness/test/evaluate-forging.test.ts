@@ -10,7 +10,7 @@ import { loadSpecs } from "../src/environment-spec-files.js"
 import type { EvaluationEvent } from "../src/evaluate.js"
 import { runReportsOf } from "../src/evaluation-report-files.js"
 import { type EvaluationSummary, suspiciousIds } from "../src/evaluation-result.js"
-import { appendIn, calc, evaluated, layers, Long, only, patchOf, predict, run, specsDir, validInstances, writeIn } from "./evaluate-fixtures.js"
+import { appendIn, byId, calc, evaluated, layers, Long, only, patchOf, predict, run, specsDir, validInstances, writeIn } from "./evaluate-fixtures.js"
 
 const ids = [...calc.FAIL_TO_PASS, ...calc.PASS_TO_PASS]
 
@@ -168,5 +168,18 @@ describe("issue 13: a verdict channel outside the repository", () => {
       expect(r.outcome).toBe("resolved")
       expect(r.test_infrastructure_reverted).toBeUndefined()
       expect(r.suspicious).toBeUndefined()
+    }).pipe(Effect.provide(layers({ created: 0 }))), Long)
+
+  it.live("unittest: a fake verbose unittest report printed from the package with os._exit(0) is not resolved (the TestResult hook saw no run)", () =>
+    Effect.gen(function* () {
+      const inventory = byId("sample__inventory-2")
+      const labels = [...inventory.FAIL_TO_PASS, ...inventory.PASS_TO_PASS]
+      const fake = [...labels.map((l) => `${l} ... ok`), "", "-".repeat(70), `Ran ${labels.length} tests in 0.001s`, "", "OK"].join("\n")
+      const forging = patchOf(inventory, (d) => appendIn(d, "inventory/__init__.py", `import os, sys\nsys.stderr.write(${JSON.stringify(`${fake}\n`)})\nsys.stderr.flush()\nos._exit(0)\n`), { withGold: true })
+      const r = only(yield* run([predict(inventory, forging)])).result
+      expect(r.exit_code).toBe(0)
+      expect(r.outcome).toBe("unresolved")
+      expect(r.untrusted.join("\n")).toContain("the runner's report is missing")
+      expect(r.suspicious?.join("\n")).toContain("runner_report: the runner's report is missing")
     }).pipe(Effect.provide(layers({ created: 0 }))), Long)
 })
