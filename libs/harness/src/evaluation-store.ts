@@ -38,6 +38,15 @@ CREATE TABLE evaluation_runs (
   PRIMARY KEY (run_id, model_name_or_path, instance_id)
 );`,
   },
+  {
+    component: "harness-eval",
+    version: 2,
+    name: "drop evaluations_instance",
+    // DuckDB 1.5.6: once a killed process's WAL has been replayed into a database, replacing a row of a table with a
+    // primary key and a secondary index fails ("Failed to delete all rows from index") and invalidates the database;
+    // without the secondary index it works (the index only sped up lookups by instance, which nothing hot does).
+    up: "DROP INDEX IF EXISTS evaluations_instance;",
+  },
 ]
 
 const ResultJson = Schema.parseJson(EvaluationResult)

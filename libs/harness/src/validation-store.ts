@@ -36,6 +36,14 @@ ALTER TABLE validations ADD COLUMN environment_mismatches INTEGER;
 ALTER TABLE validations ADD COLUMN labels_missing INTEGER;
 ALTER TABLE validations ADD COLUMN label_audit JSON;`,
   },
+  {
+    component: "harness",
+    version: 3,
+    name: "drop validations_instance",
+    // See evaluation-store.ts: after a kill -9 and WAL replay, DuckDB 1.5.6 cannot replace rows of a table with a
+    // secondary index; validations are replaced by key on every re-run.
+    up: "DROP INDEX IF EXISTS validations_instance;",
+  },
 ]
 
 const ResultJson = Schema.parseJson(ValidationResult)
