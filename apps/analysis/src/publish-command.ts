@@ -44,6 +44,7 @@ export const publishCommand = Command.make(
         verdicts: source,
         mining: Option.match(args.miningDb, { onNone: () => undefined, onSome: (db) => ({ db, rejectionsTable: MiningTables.rejections }) }),
         outDir: args.out,
+        onProgress: (line) => Console.error(`[publish] ${line}`),
       })
       yield* Console.log(args.json ? JSON.stringify(yield* Schema.encode(PublishSummary)(summary), null, 2) : formatPublishSummary(summary))
       if (summary.incomplete.length > 0) yield* Effect.sync(() => void (process.exitCode = 1))

@@ -7,7 +7,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { readJsonl, type SweGymFields, TaskInstance, TaskInstanceHf, openJsonlWriter, ValidationResult } from "@swe-gym/domain"
 import { type Migration, quoteIdentifier, quoteLiteral, Store } from "@swe-gym/store"
-import { Chunk, Clock, Console, Effect, Option, Schema, Stream } from "effect"
+import { Chunk, Clock, Effect, Option, Schema, Stream } from "effect"
 import { InstanceRow, toInstanceRow } from "./instance-rows.js"
 import { createTaskInstanceTable, datasetMigrations } from "./tables.js"
 
@@ -47,8 +47,8 @@ export interface PublishOptions {
   readonly mining?: MiningSource | undefined
   /** The output directory: dataset.jsonl, dataset.parquet, dataset.duckdb, summary.json (replaced, never appended). */
   readonly outDir: string
-  /** Progress lines on stderr (default true). */
-  readonly progress?: boolean | undefined
+  /** Receives a line per step (reading inputs, writing each file, done in N s); the caller decides where it goes. */
+  readonly onProgress?: ((line: string) => Effect.Effect<void>) | undefined
 }
 
 /** Size distribution of a test list over the published instances. */
@@ -320,7 +320,7 @@ const summarize = Effect.fn("dataset.publish.summarize")(function*(files: Publis
 export const publish = Effect.fn("dataset.publish")(function*(options: PublishOptions) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
-  const say = (line: string) => (options.progress ?? true ? Console.error(`[publish] ${line}`) : Effect.void)
+  const say = options.onProgress ?? (() => Effect.void)
   const started = yield* Clock.currentTimeMillis
   const outDir = path.resolve(options.outDir)
   const files = { jsonl: "dataset.jsonl", parquet: "dataset.parquet", duckdb: "dataset.duckdb", summary: "summary.json" }

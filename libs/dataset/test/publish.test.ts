@@ -2,7 +2,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { pythonJsonList, TaskInstance, TaskInstanceHf, ValidationResult } from "@swe-gym/domain"
 import { Store } from "@swe-gym/store"
-import { Effect, Exit, Schema } from "effect"
+import { Console, Effect, Exit, Schema } from "effect"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -84,7 +84,6 @@ const inputsOf = (dir: string, out: string) => ({
   verdicts: { _tag: "VerdictsFile", file: join(dir, "verdicts.jsonl") } as const,
   mining: { db: join(dir, "mining.duckdb"), rejectionsTable: "mining_rejections" },
   outDir: out,
-  progress: false,
 })
 
 const withTempDir = <A, E, R>(f: (dir: string) => Effect.Effect<A, E, R>) =>
@@ -174,6 +173,29 @@ describe("publish", () => {
           expect(readFileSync(join(again, file), "utf8")).toBe(readFileSync(join(first, file), "utf8"))
         }
         expect(readFileSync(join(again, "dataset.parquet")).equals(readFileSync(join(first, "dataset.parquet")))).toBe(true)
+      })
+    ).pipe(Effect.provide(NodeContext.layer)))
+
+  it.live("reports its steps through onProgress, and prints nothing itself", () =>
+    withTempDir((dir) =>
+      Effect.gen(function*() {
+        yield* writeInputs(dir)
+        const out = join(dir, "out")
+        const lines: Array<string> = []
+        const printed: Array<string> = []
+        const keep = (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void printed.push(parts.join(" ")))
+        const quietly = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+          Console.consoleWith((console) => self.pipe(Effect.withConsole({ ...console, log: keep, error: keep, warn: keep, info: keep })))
+        yield* quietly(publish({ ...inputsOf(dir, out), onProgress: (line) => Effect.sync(() => void lines.push(line)) }))
+        expect(lines.slice(0, -1)).toEqual([
+          `reading candidates ${join(dir, "candidates.jsonl")}, verdicts ${join(dir, "verdicts.jsonl")}, mining database ${join(dir, "mining.duckdb")}`,
+          `writing ${join(out, "dataset.jsonl")}`,
+          `writing ${join(out, "dataset.parquet")}`,
+          "3 instances written to dataset.jsonl, dataset.parquet and dataset.duckdb",
+        ])
+        expect(lines.at(-1)).toMatch(/^done in \d+\.\d s$/)
+        yield* quietly(publish(inputsOf(dir, out)))
+        expect(printed).toEqual([])
       })
     ).pipe(Effect.provide(NodeContext.layer)))
 
