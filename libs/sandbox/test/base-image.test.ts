@@ -1,7 +1,8 @@
-import { NodeCommandExecutor, NodeFileSystem } from "@effect/platform-node"
+import { Command, CommandExecutor } from "@effect/platform"
+import { NodeCommandExecutor, NodeContext, NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import type Docker from "dockerode"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Exit, Fiber, Layer, Option, Schedule, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -12,6 +13,7 @@ import {
   baseImageTag,
   canonicalRecipeJson,
   ensureBaseImage,
+  importRootfs,
   localImageId,
   pythonBaseRecipe,
   recipeHash,
@@ -81,10 +83,130 @@ const tempDir = () => {
   return dir
 }
 
+// Images the importRootfs tests may leave behind on failure.
+const importTag = (what: string) => `swe-gym/test-import:${what}-${randomUUID().slice(0, 8)}`
+const importTags: Array<string> = []
+
 afterAll(async () => {
   tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true }))
   await Effect.runPromise(
-    Effect.flatMap(docker, (d) => Effect.promise(() => d.getImage(testTag).remove({ force: true }).catch(() => undefined))).pipe(Effect.ignore),
+    Effect.flatMap(docker, (d) =>
+      Effect.promise(() => Promise.all([testTag, ...importTags].map((tag) => d.getImage(tag).remove({ force: true }).catch(() => undefined)))),
+    ).pipe(Effect.ignore),
+  )
+})
+
+/** True while process `pid` exists and is not a zombie. */
+const alive = (pid: number) => {
+  try {
+    return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
+  } catch {
+    return false
+  }
+}
+
+/** The pid of a running `tar … -C dir …`, if any. */
+const tarOf = (dir: string) =>
+  fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).map(Number).find((pid) => {
+    try {
+      const args = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+      return args[0] === "tar" && args.includes(dir)
+    } catch {
+      return false
+    }
+  })
+
+/** The bytes of `file` in an image, as a tar archive (the engine's archive of a created, never started container). */
+const archiveOf = (client: Docker, image: string, file: string) =>
+  Effect.gen(function* () {
+    const container = yield* Effect.acquireRelease(
+      Effect.promise(() => client.createContainer({ Image: image, Cmd: ["/nothing"], HostConfig: { NetworkMode: "none" } })),
+      (c) => Effect.promise(() => c.remove({ force: true }).catch(() => undefined)),
+    )
+    return yield* Effect.promise(async () => {
+      const chunks: Array<Buffer> = []
+      for await (const chunk of await container.getArchive({ path: file })) chunks.push(Buffer.from(chunk))
+      return Buffer.concat(chunks)
+    })
+  }).pipe(Effect.scoped)
+
+/** Node's executor, except that `tar` archives in full and then exits 2 with a read error, as a tar that hits a bad file does. */
+const tarFailingAtTheEnd = Layer.effect(
+  CommandExecutor.CommandExecutor,
+  Effect.map(CommandExecutor.CommandExecutor, (node) =>
+    CommandExecutor.makeExecutor((command) =>
+      command._tag === "StandardCommand" && command.command === "tar"
+        ? node.start(Command.make("sh", "-c", 'tar "$@" && echo "tar: ./etc/shadow: Read error at byte 0: Input/output error" >&2; exit 2', "sh", ...command.args))
+        : node.start(command)
+    ),
+  ),
+).pipe(Layer.provide(NodeContext.layer))
+
+describe("importRootfs", () => {
+  it.live("imports a directory as an image, with the changes applied", () =>
+    Effect.gen(function* () {
+      const rootfs = tempDir()
+      fs.writeFileSync(path.join(rootfs, "hello.txt"), "hello from the root file system\n")
+      const tag = importTag("ok")
+      importTags.push(tag)
+      const client = yield* docker
+      yield* importRootfs(client, rootfs, tag, ["LABEL swe-gym.test-import=yes", "ENV GREETING=hi"])
+      const inspect = yield* Effect.promise(() => client.getImage(tag).inspect())
+      expect(inspect.Config.Labels?.["swe-gym.test-import"]).toBe("yes")
+      expect(inspect.Config.Env).toContain("GREETING=hi")
+      expect((yield* archiveOf(client, tag, "/hello.txt")).includes("hello from the root file system\n")).toBe(true)
+    }).pipe(Effect.provide(NodeContext.layer)),
+  )
+
+  it.live("when tar cannot start archiving: BaseImageFailed at step tar with tar's stderr, no image", () =>
+    Effect.gen(function* () {
+      const rootfs = path.join(tempDir(), "missing")
+      const tag = importTag("missing")
+      importTags.push(tag)
+      const client = yield* docker
+      const error = yield* importRootfs(client, rootfs, tag, []).pipe(Effect.flip)
+      expect(error).toBeInstanceOf(BaseImageFailed)
+      expect(error.step).toBe("tar")
+      expect(error.reason).toBe("tar exited with 2")
+      expect(error.logTail).toContain(`${rootfs}: Cannot open: No such file or directory`)
+      expect(yield* localImageId(client, tag)).toEqual(Option.none())
+    }).pipe(Effect.provide(NodeContext.layer)),
+  )
+
+  it.live("when tar fails after the engine has imported its archive: the image is removed, the error carries tar's stderr", () =>
+    Effect.gen(function* () {
+      const rootfs = tempDir()
+      fs.writeFileSync(path.join(rootfs, "hello.txt"), "hello\n")
+      const tag = importTag("late")
+      importTags.push(tag)
+      const client = yield* docker
+      const error = yield* importRootfs(client, rootfs, tag, []).pipe(Effect.provide(tarFailingAtTheEnd), Effect.flip)
+      expect(error).toBeInstanceOf(BaseImageFailed)
+      expect(error.step).toBe("tar")
+      expect(error.message).toContain("tar: ./etc/shadow: Read error at byte 0: Input/output error")
+      expect(yield* localImageId(client, tag)).toEqual(Option.none())
+    }),
+  )
+
+  it.live("interrupted: tar is stopped and the import aborted (no image)", () =>
+    Effect.gen(function* () {
+      const rootfs = tempDir()
+      // 4 GiB of zeros that take no disk: tar is still streaming them when the import is interrupted.
+      fs.writeFileSync(path.join(rootfs, "big"), "")
+      fs.truncateSync(path.join(rootfs, "big"), 4 * 1024 ** 3)
+      const tag = importTag("interrupted")
+      importTags.push(tag)
+      const client = yield* docker
+      const fiber = yield* Effect.fork(importRootfs(client, rootfs, tag, []))
+      const tar = yield* Effect.sync(() => tarOf(rootfs)).pipe(
+        Effect.flatMap((pid) => (pid === undefined ? Effect.fail("tar has not started yet") : Effect.succeed(pid))),
+        Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(3_000)))),
+      )
+      const exit = yield* Fiber.interrupt(fiber)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(alive(tar)).toBe(false)
+      expect(yield* localImageId(client, tag)).toEqual(Option.none())
+    }).pipe(Effect.provide(NodeContext.layer)),
   )
 })
 

@@ -1,6 +1,6 @@
 import { NodeContext, NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, Exit, Fiber, Layer, Option, Schedule, Scope } from "effect"
+import { ConfigProvider, Console, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Scope } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
@@ -86,7 +86,7 @@ const capturingConsole = <A, E, R>(printed: Array<string>, self: Effect.Effect<A
   })
 
 /** The live CommandRunner on Node's command executor; `killGrace` between SIGTERM and SIGKILL. */
-const liveRunner = (killGrace: string = "15 seconds") => Layer.effect(CommandRunner, makeCommandRunner({ killGrace })).pipe(Layer.provide(NodeContext.layer))
+const liveRunner = (killGrace: Duration.DurationInput = "15 seconds") => Layer.effect(CommandRunner, makeCommandRunner({ killGrace })).pipe(Layer.provide(NodeContext.layer))
 
 /** True while process `pid` exists and is not a zombie. */
 const alive = (pid: number) => {
