@@ -254,11 +254,11 @@ export const makeCommandRunner = (settings: CommandRunnerSettings = { killGrace:
 
     // SIGTERM, then SIGKILL after the grace period; returns once the process is gone, so the caller's cleanup (unmounting,
     // removing directories) does not race the command's own exit handlers.
-    const stop = (process: CommandExecutor.Process) =>
+    const stop = (child: CommandExecutor.Process) =>
       Effect.gen(function* () {
-        if (!(yield* process.isRunning)) return
-        const stopped = yield* process.kill("SIGTERM").pipe(Effect.interruptible, Effect.timeout(settings.killGrace), Effect.option)
-        if (Option.isNone(stopped)) yield* process.kill("SIGKILL")
+        if (!(yield* child.isRunning)) return
+        const stopped = yield* child.kill("SIGTERM").pipe(Effect.interruptible, Effect.timeout(settings.killGrace), Effect.option)
+        if (Option.isNone(stopped)) yield* child.kill("SIGKILL")
       }).pipe(Effect.ignore)
 
     const run: CommandRunner["Type"]["run"] = (command, args, options = {}) =>
@@ -282,16 +282,16 @@ export const makeCommandRunner = (settings: CommandRunnerSettings = { killGrace:
           // The log is the user's copy of the output: a write that fails there does not fail the command.
           const append = (bytes: Uint8Array) => (log === undefined ? Effect.void : Effect.ignore(log.writeAll(bytes)))
           yield* append(new TextEncoder().encode(`\n$ ${shown}\n`))
-          const process = yield* executor.start(
+          const child = yield* executor.start(
             Command.make(command, ...args).pipe(Command.env(options.env ?? {}), Command.stdin(Stream.empty)),
           )
-          const output = Stream.merge(withText(process.stdout), withText(process.stderr)).pipe(
+          const output = Stream.merge(withText(child.stdout), withText(child.stderr)).pipe(
             Stream.runForEach(([bytes, text]) => {
               tail = (tail + text).slice(-tailBytes)
               return append(bytes)
             }),
           )
-          const [, code] = yield* Effect.all([output, process.exitCode], { concurrency: 2 }).pipe(Effect.ensuring(stop(process)))
+          const [, code] = yield* Effect.all([output, child.exitCode], { concurrency: 2 }).pipe(Effect.ensuring(stop(child)))
           if (code !== 0) return yield* failed(`exit code ${code}`, code)
           return { outputTail: tail }
         }).pipe(
@@ -301,21 +301,22 @@ export const makeCommandRunner = (settings: CommandRunnerSettings = { killGrace:
       })
 
     const startDetached: CommandRunner["Type"]["startDetached"] = (command, args, logFile) => {
-      const failed = (reason: string, outputTail = "") =>
+      const failed = (reason: string, outputTail = "", exitCode?: number) =>
         new CommandFailed({
           command: commandLine(command, args),
           reason,
           logFile,
           outputTail,
           hint: `Check that ${command} is installed and that ${logFile} is writable.`,
+          ...(exitCode === undefined ? {} : { exitCode }),
         })
       return Effect.gen(function* () {
-        const process = yield* executor.start(
+        const child = yield* executor.start(
           Command.make("sh", "-c", detachScript, "sh", logFile, command, ...args).pipe(Command.stdin(Stream.empty)),
         )
         const text = (bytes: Stream.Stream<Uint8Array, PlatformError>) => bytes.pipe(Stream.decodeText(), Stream.mkString)
-        const [stdout, stderr, code] = yield* Effect.all([text(process.stdout), text(process.stderr), process.exitCode], { concurrency: 3 })
-        if (code !== 0) return yield* failed(`exit code ${code}`, stderr)
+        const [stdout, stderr, code] = yield* Effect.all([text(child.stdout), text(child.stderr), child.exitCode], { concurrency: 3 })
+        if (code !== 0) return yield* failed(`exit code ${code}`, stderr, code)
         const pid = /^\d+$/.test(stdout.trim()) ? Number(stdout.trim()) : 0
         if (pid <= 0) return yield* failed(`no pid in the launcher's output ${JSON.stringify(stdout)}`, stderr)
         return pid

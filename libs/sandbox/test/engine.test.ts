@@ -211,6 +211,7 @@ describe("CommandRunnerLive", () => {
       expect(missing).toBeInstanceOf(CommandFailed)
       expect(missing.command).toBe("swe-gym-no-such-daemon --flag")
       expect(missing.outputTail).toContain("swe-gym-no-such-daemon: command not found")
+      expect(missing.exitCode).toBe(127)
       expect(missing.hint).toContain("Check that swe-gym-no-such-daemon is installed")
       expect(fs.existsSync(path.join(dir, "d.log"))).toBe(false)
       fs.writeFileSync(path.join(dir, "file"), "")
@@ -352,6 +353,7 @@ describe("ensureEngine", () => {
         recordingRunner(calls, () => fakeEngine(socket).pipe(Scope.extend(scope), Effect.as(4242)), (args) => void (installed ||= args.includes("docker.io"))),
         NodeFileSystem.layer,
       )
+      const lines: Array<ProgressLine> = []
       const info = yield* ensureEngine({
         managedSocket: socket,
         logFile: path.join(dir, "dockerd.log"),
@@ -362,7 +364,25 @@ describe("ensureEngine", () => {
       }).pipe(
         withDockerHost(`unix://${socket}`),
         Effect.provide(host),
+        recordingReporter(lines),
       )
+      // Every step is reported (the heartbeats' elapsed times vary: shown as N).
+      expect(lines.every((l) => l.scope === "engine")).toBe(true)
+      expect(lines.map((l) => l.line.replace(/\d+\.\d s\b/g, "N s"))).toEqual([
+        `pinging the Docker engine at unix://${socket}`,
+        expect.stringMatching(/^no answer \(.+\); this is root on a Debian-like system, so starting dockerd$/),
+        `dockerd is not installed: installing Debian's docker.io (apt-get log: ${path.join(dir, "install.log")})`,
+        "apt-get update…",
+        "apt-get update: done (N s)",
+        "apt-get install docker.io (about a minute)…",
+        "apt-get install docker.io (about a minute): done (N s)",
+        `removing stale ${containerdPidFile} (pid 4100 is now "bash")`,
+        `removing stale ${pidFile} (pid 999999 is not running)`,
+        `started /usr/sbin/dockerd --host unix://${socket} --pidfile ${pidFile} (pid 4242, log ${path.join(dir, "dockerd.log")}); waiting for it to answer`,
+        "waiting for dockerd to answer…",
+        "waiting for dockerd to answer: done (N s)",
+        `Docker 99.0.0-fake (API 1.41) answers at unix://${socket} after N s`,
+      ])
 
       expect(info).toEqual({ endpoint: `unix://${socket}`, version: "99.0.0-fake", apiVersion: "1.41", started: true })
       expect(calls.map((c) => (c.detached ? `detached: ${c.line}` : c.line))).toEqual([
