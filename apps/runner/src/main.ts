@@ -7,7 +7,8 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { freshRunId } from "@swe-gym/sandbox"
 import { Effect, Option } from "effect"
 import { exitCodeTeardown } from "./exit-code.js"
-import { runEvaluate, runnerLayer, runValidate } from "./pipelines.js"
+import { readInstances, runEvaluate, runnerLayer, runValidate } from "./pipelines.js"
+import { llmLayer, runRollout } from "./rollout.js"
 
 const db = Options.text("db").pipe(
   Options.withDefault("data/out/swe-gym.duckdb"),
@@ -132,7 +133,66 @@ const evaluateCommand = Command.make(
     }).pipe(Effect.provide(runnerLayer(args.db, args.runId, environmentOf(args)))),
 ).pipe(Command.withDescription("Evaluate predictions: run each instance's tests on the patch, grade, write SWE-bench-shaped reports"))
 
-const runner = Command.make("runner").pipe(Command.withSubcommands([validateCommand, evaluateCommand]))
+const rolloutCommand = Command.make(
+  "rollout",
+  {
+    instances,
+    instanceIds,
+    model: Options.text("model").pipe(
+      Options.withDefault("oracle"),
+      Options.withDescription("the model the endpoint serves; without --base-url, the embedded emulator's policy: oracle (applies the gold patch through the editor), empty, loop or babble"),
+    ),
+    baseUrl: Options.text("base-url").pipe(
+      Options.optional,
+      Options.withDescription("an OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM), http://localhost:30000/v1 (SGLang), http://localhost:11434/v1 (Ollama), https://api.openai.com/v1; its key in LLM_API_KEY (never printed or stored)"),
+    ),
+    samples: Options.integer("samples").pipe(Options.withDefault(1), Options.withDescription("samples (rollouts) per instance, k")),
+    temperatureSchedule: Options.text("temperature-schedule").pipe(
+      Options.withDefault("0,0.5"),
+      Options.withDescription("temperature of sample 0, 1, …, comma-separated; the last repeats (default 0,0.5: the first greedy, the others 0.5, as in the SWE-Gym paper)"),
+    ),
+    agent: Options.file("agent", { exists: "yes" }).pipe(Options.withDefault("data/agents/default.json"), Options.withDescription("agent config: prompts, tools, limits (its hash is part of every key)")),
+    concurrency,
+    llmConcurrency: Options.integer("llm-concurrency").pipe(Options.optional, Options.withDescription("LLM requests in flight at most, apart from --concurrency (containers)")),
+    runId: Options.text("run-id").pipe(Options.withDescription("name of this run (rollouts are resumed by content, not by it)")),
+    db,
+    out: Options.text("out").pipe(Options.withDefault("data/out/rollouts"), Options.withDescription("directory of trajectories.jsonl, preds.jsonl and the evaluation reports")),
+    mirrors,
+    mirrorCache,
+    specs,
+    buildLogs,
+    history,
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const temperatures = args.temperatureSchedule.split(",").map((t) => Number(t.trim()))
+      if (temperatures.length === 0 || temperatures.some((t) => !Number.isFinite(t) || t < 0 || t > 2)) {
+        return yield* Effect.fail(new Error(`--temperature-schedule ${args.temperatureSchedule}: give temperatures between 0 and 2, comma-separated (e.g. 0,0.5)`))
+      }
+      if (args.samples < 1) return yield* Effect.fail(new Error(`--samples ${args.samples}: give 1 or more`))
+      const ids = optional(idsOf(args.instanceIds))
+      const n = optional(args.concurrency)
+      const llmConcurrency = optional(args.llmConcurrency)
+      const baseUrl = optional(args.baseUrl)
+      const common = { instances: args.instances, ...(ids === undefined ? {} : { instanceIds: ids }) }
+      const listed = yield* readInstances(args.instances, ids)
+      yield* runRollout({
+        ...common,
+        model: args.model,
+        samples: args.samples,
+        temperatures,
+        agent: args.agent,
+        runId: args.runId,
+        out: args.out,
+        tty: process.stderr.isTTY === true,
+        ...(baseUrl === undefined ? {} : { baseUrl }),
+        ...(n === undefined ? {} : { concurrency: n }),
+        ...(llmConcurrency === undefined ? {} : { llmConcurrency }),
+      }).pipe(Effect.provide(llmLayer({ model: args.model, instances: listed, ...(baseUrl === undefined ? {} : { baseUrl }), ...(llmConcurrency === undefined ? {} : { llmConcurrency }) })))
+    }).pipe(Effect.provide(runnerLayer(args.db, args.runId, environmentOf(args)))),
+).pipe(Command.withDescription("Roll out an LLM agent on task instances in sandboxes, k samples each, verify each patch with the tests, write trajectories, predictions and reports"))
+
+const runner = Command.make("runner").pipe(Command.withSubcommands([validateCommand, evaluateCommand, rolloutCommand]))
 
 const cli = Command.run(runner, { name: "runner", version: "0.1.0" })
 

@@ -4,6 +4,7 @@
 // finished before the interrupt. Output files are written whole from the results of the run (finished ones answered
 // from the store), never appended: a re-run after a crash writes the same files a clean run writes.
 import { NodeContext } from "@effect/platform-node"
+import { agentMigrations } from "@swe-gym/agent"
 import { readInstanceFile, readPredictionFile } from "@swe-gym/dataset"
 import { TaskInstance, writeJsonlFile } from "@swe-gym/domain"
 import { mirrorLookup } from "@swe-gym/git"
@@ -35,8 +36,8 @@ import { Store } from "@swe-gym/store"
 import { Chunk, Console, type Duration, Effect, Exit, Layer, Schema, Stream } from "effect"
 import { renderEvaluationEvent, renderValidationEvent } from "./progress.js"
 
-/** Every migration the runner's database needs (validation and evaluation tables). */
-export const runnerMigrations = [...harnessMigrations, ...evaluationMigrations]
+/** Every migration the runner's database needs (validation, evaluation and rollout tables). */
+export const runnerMigrations = [...harnessMigrations, ...evaluationMigrations, ...agentMigrations]
 
 /** Settings shared by both pipelines. */
 export interface CommonArgs {
@@ -66,7 +67,7 @@ export interface EnvironmentArgs {
  * on stderr), keeping only `instanceIds` when given (an id the file lacks is an error naming it), and fills
  * environment_setup_commit.
  */
-const readInstances = Effect.fn("runner.readInstances")(function* (file: string, instanceIds?: ReadonlyArray<string>) {
+export const readInstances = Effect.fn("runner.readInstances")(function* (file: string, instanceIds?: ReadonlyArray<string>) {
   const read = yield* readInstanceFile(file, { instanceIds })
   const rows = Chunk.toReadonlyArray(yield* Stream.runCollect(read.rows))
   const summary = yield* read.summary

@@ -1,0 +1,97 @@
+// `runner rollout` on the sample with the embedded emulator, real containers, real DuckDB: k=2 oracle rollouts resolve
+// and write trajectories, predictions and reports; empty ones end with an empty patch graded empty_patch; a second run
+// resumes everything and writes the same files; the endpoint's key reaches no file.
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { RolloutTrajectory, TaskInstance } from "@swe-gym/domain"
+import { startLlmEmulator } from "@swe-gym/llm-emulator"
+import { Effect, Layer, Redacted, Schema } from "effect"
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { runnerLayer } from "../src/pipelines.js"
+import { llmLayer, runRollout } from "../src/rollout.js"
+import { repoRoot, sampleExport, sampleInstances, specsDir } from "./sample-instances.js"
+
+const temp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix))
+const calc = sampleInstances("sample/calc").slice(0, 2)
+const agent = join(repoRoot, "data/agents/default.json")
+
+const writeInstances = (dir: string, instances: ReadonlyArray<TaskInstance>): string => {
+  const file = join(dir, "instances.jsonl")
+  writeFileSync(file, instances.map((i) => JSON.stringify(Schema.encodeSync(TaskInstance)(i))).join("\n") + "\n")
+  return file
+}
+
+const layer = (dir: string, runId: string) =>
+  Layer.mergeAll(
+    runnerLayer(join(dir, "runner.duckdb"), runId, { mirrors: sampleExport, mirrorCache: join(dir, "mirrors"), specs: specsDir, buildLogs: join(dir, "build-logs") }),
+    NodeContext.layer,
+  ).pipe(Layer.orDie)
+
+const readTrajectories = (file: string) =>
+  readFileSync(file, "utf8").trim().split("\n").map((line) => Schema.decodeUnknownSync(Schema.parseJson(RolloutTrajectory))(line))
+
+/** Every file under `dir`, as text. */
+const filesUnder = (dir: string): ReadonlyMap<string, string> => {
+  const out = new Map<string, string>()
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const full = join(d, name)
+      if (statSync(full).isDirectory()) walk(full)
+      else out.set(full, readFileSync(full, "utf8"))
+    }
+  }
+  walk(dir)
+  return out
+}
+
+describe("runner rollout (embedded emulator, real containers)", () => {
+  it.live("oracle k=2 resolves every rollout; empty ends with an empty patch; a re-run resumes and writes the same files", () =>
+    Effect.gen(function* () {
+      const dir = temp("swe-gym-rollout-")
+      const instances = writeInstances(dir, calc)
+      const args = (model: string) => ({ instances, model, samples: 2, temperatures: [0, 0.5], agent, runId: `sample-${model}`, out: join(dir, model), concurrency: 2 })
+
+      const oracle = yield* runRollout(args("oracle")).pipe(Effect.provide(llmLayer({ model: "oracle", instances: calc })), Effect.provide(layer(dir, "oracle")))
+      expect(oracle).toHaveLength(4)
+      for (const t of oracle) {
+        expect(t).toMatchObject({ exit_reason: "submitted", resolved: true, failure_class: "resolved" })
+        expect(t.model_patch).toContain("diff --git")
+      }
+      expect(oracle.map((t) => t.temperature).sort()).toEqual([0, 0, 0.5, 0.5])
+      const written = readTrajectories(join(dir, "oracle", "trajectories.jsonl"))
+      expect(written.map((t) => `${t.instance_id}/${t.sample}`)).toEqual(calc.flatMap((i) => [`${i.instance_id}/0`, `${i.instance_id}/1`]))
+      const preds = readFileSync(join(dir, "oracle", "preds.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { model_name_or_path: string })
+      expect(new Set(preds.map((p) => p.model_name_or_path))).toEqual(new Set(["oracle@sample-0", "oracle@sample-1"]))
+      const report = JSON.parse(readFileSync(join(dir, "oracle", "evaluation", "oracle@sample-0.sample-oracle.json"), "utf8")) as { resolved_ids: ReadonlyArray<string> }
+      expect([...report.resolved_ids].sort()).toEqual(calc.map((i) => i.instance_id).sort())
+
+      const empty = yield* runRollout(args("empty")).pipe(Effect.provide(llmLayer({ model: "empty", instances: calc })), Effect.provide(layer(dir, "empty")))
+      for (const t of empty) expect(t).toMatchObject({ exit_reason: "submitted", model_patch: "", resolved: false, failure_class: "empty_patch" })
+
+      const before = filesUnder(join(dir, "oracle"))
+      const again = yield* runRollout(args("oracle")).pipe(Effect.provide(llmLayer({ model: "oracle", instances: calc })), Effect.provide(layer(dir, "oracle")))
+      expect(again.map((t) => t.rollout_key).sort()).toEqual(oracle.map((t) => t.rollout_key).sort())
+      expect(filesUnder(join(dir, "oracle"))).toEqual(before)
+    }), 900_000)
+
+  it.live("the endpoint's key reaches no file the run writes", () =>
+    Effect.gen(function* () {
+      const dir = temp("swe-gym-rollout-key-")
+      const secret = `sk-swe-gym-test-${Date.now().toString(36)}-secret`
+      const emulator = yield* startLlmEmulator({ instances: calc, apiKey: Redacted.make(secret) })
+      process.env["LLM_API_KEY"] = secret
+      yield* Effect.addFinalizer(() => Effect.sync(() => delete process.env["LLM_API_KEY"]))
+      const instances = writeInstances(dir, calc.slice(0, 1))
+      const out = join(dir, "out")
+      const run = yield* runRollout({ instances, model: "oracle", baseUrl: emulator.url, samples: 1, temperatures: [0], agent, runId: "key", out }).pipe(
+        Effect.provide(llmLayer({ model: "oracle", baseUrl: emulator.url, instances: calc })),
+        Effect.provide(layer(dir, "key")),
+      )
+      expect(run[0]?.resolved).toBe(true)
+      for (const [file, text] of filesUnder(dir)) expect(text.includes(secret), file).toBe(false)
+      // The DuckDB file too, as bytes.
+      expect(readFileSync(join(dir, "runner.duckdb")).includes(Buffer.from(secret))).toBe(false)
+    }).pipe(Effect.scoped), 600_000)
+})
