@@ -3,7 +3,7 @@
 // Trajectories are read one at a time by id, so an export of any size runs in flat memory.
 import type { FileSystem } from "@effect/platform"
 import { openJsonlWriter } from "@swe-gym/domain"
-import { Store } from "@swe-gym/store"
+import { quoteLiteral, Store } from "@swe-gym/store"
 import { Effect, Option, Schema } from "effect"
 import { cappedSuccessesSql, dedupSuccessesSql } from "./analyses.js"
 import { contentText } from "./imports/file-decoding.js"
@@ -194,7 +194,7 @@ export const exportVerifier = Effect.fn("analytics.exportVerifier")(function*(op
 /** Writes SWE-bench predictions JSONL (instance_id, model_name_or_path, model_patch) of one sample per instance and model. */
 export const exportPredictions = Effect.fn("analytics.exportPredictions")(function*(options: { readonly out: string; readonly sample?: number; readonly runId?: string }) {
   const store = yield* Store
-  const where = options.runId === undefined ? "" : ` AND run_id = '${options.runId.replaceAll("'", "''")}'`
+  const where = options.runId === undefined ? "" : ` AND run_id = ${quoteLiteral(options.runId)}`
   return yield* store.exportTo(
     {
       query: `SELECT instance_id, model AS model_name_or_path, patch AS model_patch FROM ${trajectoriesTable}
