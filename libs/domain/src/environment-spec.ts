@@ -5,6 +5,14 @@ export const LogParserName = Schema.Literal("pytest", "unittest", "django", "sym
 export type LogParserName = typeof LogParserName.Type
 
 /**
+ * How the test files a test patch touches become the test command's arguments: `paths` as they are (pytest, unittest,
+ * sympy's `bin/test`), or `django` labels (`tests/auth_tests/test_validators.py` → `auth_tests.test_validators`, as
+ * SWE-bench's `get_test_directives` writes them for Django's `runtests.py`).
+ */
+export const TestDirectives = Schema.Literal("paths", "django")
+export type TestDirectives = typeof TestDirectives.Type
+
+/**
  * How to build and test one repository (optionally for a range of its versions): a data file a user can write for a new
  * repository. When none exists the harness guesses one and sets `guessed`.
  */
@@ -20,9 +28,11 @@ export const EnvironmentSpec = Schema.Struct({
   pip_packages: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** Shell commands run in the repository at the environment's commit after the packages (e.g. `pip install -e .`). */
   install: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  /** The test command; the test files or ids to run are appended as arguments. */
+  /** The test command; the test directives (see `test_directives`) replace `{test_files}`, or are appended. */
   test_command: Schema.String,
   log_parser: LogParserName,
+  /** How test files become arguments; absent = the log parser's default (`django` for django, else `paths`). */
+  test_directives: Schema.optional(TestDirectives),
   timeouts: Schema.optionalWith(
     Schema.Struct({
       build_seconds: Schema.optionalWith(Schema.Number, { default: () => 1800 }),

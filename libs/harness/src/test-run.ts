@@ -2,7 +2,7 @@
 // order the runner wrote them (`2>&1`), a timeout that kills the command, capped output, and the log parsed. With a
 // report channel (evaluate), the runner also writes its own report outside the repository (test-report-channel.ts),
 // read back after the command ends, however it ended.
-import type { EnvironmentSpec } from "@swe-gym/domain"
+import type { EnvironmentSpec, TestDirectives } from "@swe-gym/domain"
 import type { Container, ContainerDied, EngineError, InvalidPath } from "@swe-gym/sandbox"
 import { Duration, Effect } from "effect"
 import { RepoDir } from "./environment-image.js"
@@ -45,9 +45,21 @@ const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${
  */
 export const testFilesToRun = (files: ReadonlyArray<string>): ReadonlyArray<string> => files.filter((f) => f.endsWith(".py"))
 
-/** The command line: the spec's command with `{test_files}` replaced by the files, or the files appended. */
+/** The directives of a spec: its own, else SWE-bench's default for its log parser (Django labels for Django's runner). */
+export const testDirectivesOf = (spec: EnvironmentSpec): TestDirectives => spec.test_directives ?? (spec.log_parser === "django" ? "django" : "paths")
+
+/**
+ * The arguments test files become: paths as they are, or Django test labels (`tests/` and `.py` dropped, `/` → `.`,
+ * as SWE-bench's get_test_directives makes them for `tests/runtests.py`).
+ */
+export const testDirectives = (directives: TestDirectives, files: ReadonlyArray<string>): ReadonlyArray<string> =>
+  directives === "paths"
+    ? files
+    : files.map((f) => (f.startsWith("tests/") ? f.slice("tests/".length) : f).replace(/\.py$/, "").replaceAll("/", "."))
+
+/** The command line: the spec's command with `{test_files}` replaced by the test directives, or them appended. */
 export const testCommandLine = (spec: EnvironmentSpec, files: ReadonlyArray<string>): string => {
-  const args = files.map(shellQuote).join(" ")
+  const args = testDirectives(testDirectivesOf(spec), files).map(shellQuote).join(" ")
   return spec.test_command.includes("{test_files}") ? spec.test_command.replaceAll("{test_files}", args) : `${spec.test_command}${args === "" ? "" : ` ${args}`}`
 }
 
