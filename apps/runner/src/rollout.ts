@@ -37,6 +37,23 @@ export interface RolloutArgs extends CommonArgs {
 /** The model name a sample's predictions carry (SWE-bench grades one prediction per instance and model). */
 export const sampleModelName = (model: string, sample: number): string => `${model}@sample-${sample}`
 
+/** A patch's size as `diff --stat` would sum it: files, added and removed lines. */
+export const diffStat = (patch: string): string => {
+  if (patch.trim() === "") return "empty"
+  const lines = patch.split("\n")
+  const files = lines.filter((l) => l.startsWith("diff --git ")).length
+  const added = lines.filter((l) => l.startsWith("+") && !l.startsWith("+++")).length
+  const removed = lines.filter((l) => l.startsWith("-") && !l.startsWith("---")).length
+  return `${files} file${files === 1 ? "" : "s"}, +${added} -${removed}`
+}
+
+/** A patch indented for the summary, cut after `max` lines (the whole patch is in preds.jsonl). */
+const indentPatch = (patch: string, max: number): string => {
+  const lines = patch.trimEnd().split("\n")
+  const shown = lines.slice(0, max).map((l) => `    ${l}`)
+  return lines.length > max ? [...shown, `    … ${lines.length - max} more lines (preds.jsonl has the whole patch)`].join("\n") : shown.join("\n")
+}
+
 /** Progress of a run, as counts the renderer shows. */
 interface RolloutProgress {
   readonly total: number
@@ -158,6 +175,11 @@ export const runRollout = Effect.fn("runner.rollout")(function* (args: RolloutAr
   for (const t of trajectories) byExit.set(t.exit_reason, (byExit.get(t.exit_reason) ?? 0) + 1)
   const tokens = trajectories.reduce((n, t) => n + t.usage.total_tokens, 0)
   yield* Console.log(`${args.model}: ${trajectories.length} rollouts, resolved ${p.resolved} (${total === 0 ? "0.0" : ((100 * p.resolved) / total).toFixed(1)}%); exit reasons: ${[...byExit].map(([k, n]) => `${k} ${n}`).join(", ")}; ${tokens} tokens`)
+  for (const t of [...trajectories].sort((a, b) => (a.instance_id === b.instance_id ? a.sample - b.sample : a.instance_id < b.instance_id ? -1 : 1))) {
+    const verdict = t.resolved === true ? "resolved" : (t.failure_class ?? "not verified")
+    yield* Console.log(`  ${t.instance_id} sample ${t.sample} (temperature ${t.temperature}): ${t.exit_reason}, ${verdict}, ${t.turns} turns, patch ${diffStat(t.model_patch)}`)
+    if (t.resolved === true) yield* Console.log(indentPatch(t.model_patch, 40))
+  }
   for (const file of [join(args.out, "trajectories.jsonl"), join(args.out, "preds.jsonl"), ...files]) yield* Console.log(`wrote ${file}`)
   return trajectories
 })

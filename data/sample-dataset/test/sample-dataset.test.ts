@@ -88,7 +88,7 @@ describe("the sample dataset's Nx project", () => {
       return seen
     }
     const project = JSON.parse(readFileSync(join(workspaceRoot, "data/sample-dataset/project.json"), "utf8")) as ProjectJson
-    for (const [target, app] of [["mine", "@swe-gym/miner"], ["validate", "@swe-gym/runner"], ["publish", "@swe-gym/analysis"]] as const) {
+    for (const [target, app] of [["mine", "@swe-gym/miner"], ["validate", "@swe-gym/runner"], ["publish", "@swe-gym/analysis"], ["rollout", "@swe-gym/runner"]] as const) {
       const hashed = (project.targets[target]?.inputs ?? []).flatMap((i) => (typeof i === "object" && i.input === "production" ? (i.projects ?? []) : []))
       const needed = [...closure(app)].map((name) => packages.get(name)?.project ?? name)
       expect([...hashed].sort(), target).toEqual(needed.sort())
@@ -117,6 +117,10 @@ describe("the sample dataset, end to end (Nx pipeline, real Docker)", () => {
     expect(start.output).toMatch(/nx run sample-dataset:validate/)
     expect(start.output).toMatch(/nx run sample-dataset:publish/)
     expect(start.output).toContain(`dataset: ${valid.length} task instances from ${candidates.length} candidates`)
+    // The rollout stage: k=2 samples per instance with the emulator's oracle (resolves) and empty (never) policies.
+    expect(start.output).toMatch(/nx run sample-dataset:rollout/)
+    expect(start.output).toContain(`oracle: ${2 * valid.length} rollouts, resolved ${2 * valid.length} (100.0%)`)
+    expect(start.output).toContain(`empty: ${2 * valid.length} rollouts, resolved 0 (0.0%)`)
 
     fromScratch = publishedJsonl(root)
     const rows = rowsOf(fromScratch)
