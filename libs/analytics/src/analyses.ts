@@ -73,11 +73,11 @@ ORDER BY model, dataset NULLS FIRST`,
 
 const successDistribution: Analysis = {
   name: "success-distribution",
-  description: "Figure 3: per model, how many instances were resolved in 0, 1, …, N of their N rounds (trajectories), zeros included",
+  description: "Figure 3: per model, how many instances were resolved in 0, 1, …, N of their N rounds (graded trajectories), zeros included",
   query: () => ({
     sql: `WITH per_instance AS (
   SELECT model, instance_id, count(*) AS rounds, count(*) FILTER (WHERE resolved) AS successes
-  FROM ${outcomesView} GROUP BY model, instance_id
+  FROM ${outcomesView} WHERE resolved IS NOT NULL GROUP BY model, instance_id
 ), buckets AS (
   SELECT model, unnest(generate_series(0, max(rounds))) AS successes FROM per_instance GROUP BY model
 )

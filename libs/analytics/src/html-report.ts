@@ -21,15 +21,21 @@ export interface HistogramBin {
  * A histogram of `values` in at most `maxBins` bins of equal width. Integer data spanning at most `maxBins` values gets
  * one bin per value; otherwise the width is (max − min) / maxBins.
  */
-export const histogram = (values: ReadonlyArray<number>, maxBins = 20): Array<HistogramBin> => {
+export const histogram = (
+  values: ReadonlyArray<number>,
+  maxBins = 20,
+  range?: { readonly min: number; readonly max: number; readonly integers: boolean },
+): Array<HistogramBin> => {
   if (values.length === 0) return []
-  let min = Infinity
-  let max = -Infinity
-  for (const v of values) {
-    if (v < min) min = v
-    if (v > max) max = v
+  let min = range?.min ?? Infinity
+  let max = range?.max ?? -Infinity
+  if (range === undefined) {
+    for (const v of values) {
+      if (v < min) min = v
+      if (v > max) max = v
+    }
   }
-  const integers = values.every((v) => Number.isInteger(v))
+  const integers = range?.integers ?? values.every((v) => Number.isInteger(v))
   const width = integers && max - min + 1 <= maxBins ? 1 : max === min ? 1 : (max - min) / maxBins
   const count = integers && width === 1 ? max - min + 1 : max === min ? 1 : maxBins
   const bins = Array.from({ length: count }, (_, i) => ({ from: min + i * width, to: min + (i + 1) * width, count: 0 }))
@@ -39,6 +45,17 @@ export const histogram = (values: ReadonlyArray<number>, maxBins = 20): Array<Hi
     if (bin !== undefined) bin.count += 1
   }
   return bins
+}
+
+/** Histograms of several series over the same bins (the range of all their values), so one chart can compare them. */
+export const sharedHistograms = <K extends string>(
+  series: ReadonlyArray<{ readonly key: K; readonly values: ReadonlyArray<number> }>,
+  maxBins = 20,
+): Array<{ readonly key: K; readonly bins: ReadonlyArray<HistogramBin> }> => {
+  const all = series.flatMap((s) => s.values)
+  if (all.length === 0) return series.map((s) => ({ key: s.key, bins: [] }))
+  const range = { min: Math.min(...all), max: Math.max(...all), integers: all.every((v) => Number.isInteger(v)) }
+  return series.map((s) => ({ key: s.key, bins: histogram(s.values, maxBins, range) }))
 }
 
 /** Everything the page shows. */
@@ -88,11 +105,14 @@ export const reportData = Effect.fn("analytics.reportData")(function*(options: {
     successDistribution: yield* runAnalysis("success-distribution"),
     exitReasons: yield* runAnalysis("exit-reasons"),
     passAtK: max?.k == null ? [] : yield* passAtKCurves({ maxK: Math.min(10, max.k), ...(options.verifier === undefined ? {} : { verifier: options.verifier }) }),
-    turns: turns.map((r) => ({ model: r.model, bins: histogram(r.values) })),
-    tokens: [
-      ...counted.map((r) => ({ model: r.model, source: tokenizer, bins: histogram(r.values) })),
-      ...reported.map((r) => ({ model: r.model, source: "reported usage", bins: histogram(r.values) })),
-    ],
+    turns: sharedHistograms(turns.map((r) => ({ key: r.model, values: r.values }))).map((h) => ({ model: h.key, bins: h.bins })),
+    tokens: sharedHistograms([
+      ...counted.map((r) => ({ key: `${r.model}\u0000${tokenizer}`, values: r.values })),
+      ...reported.map((r) => ({ key: `${r.model}\u0000reported usage`, values: r.values })),
+    ]).map((h) => {
+      const [model = "", source = ""] = h.key.split("\u0000")
+      return { model, source, bins: h.bins }
+    }),
   }
   return data
 })
@@ -131,8 +151,8 @@ bar("chart-exit", exitModels, reasons.map((reason, i) => ({ label: reason, backg
   data: exitModels.map((m) => (data.exitReasons.find((r) => r.model === m && r.exit_reason === reason) || { trajectories: 0 }).trajectories) })), true);
 const ks = [...new Set(data.passAtK.map((r) => r.k))].sort((a, b) => a - b);
 new Chart(document.getElementById("chart-passk"), { type: "line", data: { labels: ks.map(String), datasets: models(data.passAtK).flatMap((m, i) => [
-  { label: m + " Pass@k", borderColor: palette[(2 * i) % palette.length], data: ks.map((k) => (data.passAtK.find((r) => r.model === m && r.k === k) || {}).pass_at_k ?? null) },
-  { label: m + " Best@k", borderColor: palette[(2 * i + 1) % palette.length], borderDash: [4, 4], data: ks.map((k) => (data.passAtK.find((r) => r.model === m && r.k === k) || {}).best_at_k_mean ?? null) },
+  { label: m + " Pass@k", pointRadius: 4, borderColor: palette[(2 * i) % palette.length], data: ks.map((k) => (data.passAtK.find((r) => r.model === m && r.k === k) || {}).pass_at_k ?? null) },
+  { label: m + " Best@k", pointRadius: 4, borderColor: palette[(2 * i + 1) % palette.length], borderDash: [4, 4], data: ks.map((k) => (data.passAtK.find((r) => r.model === m && r.k === k) || {}).best_at_k_mean ?? null) },
 ]) }, options: { animation: false, scales: { y: { min: 0, max: 1 } } } });
 const histogram = (id, series) => {
   const edges = [...new Set(series.flatMap((s) => s.bins.map((b) => b.from)))].sort((a, b) => a - b);

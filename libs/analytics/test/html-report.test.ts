@@ -7,7 +7,7 @@ import { Effect, Layer } from "effect"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { analyticsMigrations, histogram, writeReport } from "../src/index.js"
+import { analyticsMigrations, histogram, sharedHistograms, writeReport } from "../src/index.js"
 import { writeFixture } from "./analysis-fixture.js"
 
 describe("histogram", () => {
@@ -27,6 +27,10 @@ describe("histogram", () => {
     ])
     expect(histogram([])).toEqual([])
     expect(histogram([2.5, 2.5])).toEqual([{ from: 2.5, to: 3.5, count: 2 }])
+    expect(sharedHistograms([{ key: "a", values: [1, 2] }, { key: "b", values: [4] }])).toEqual([
+      { key: "a", bins: [{ from: 1, to: 2, count: 1 }, { from: 2, to: 3, count: 1 }, { from: 3, to: 4, count: 0 }, { from: 4, to: 5, count: 0 }] },
+      { key: "b", bins: [{ from: 1, to: 2, count: 0 }, { from: 2, to: 3, count: 0 }, { from: 3, to: 4, count: 0 }, { from: 4, to: 5, count: 1 }] },
+    ])
   })
 })
 
@@ -51,20 +55,20 @@ describe("writeReport", () => {
         { model: "A", successes: 1, instances: 1 },
         { model: "A", successes: 2, instances: 0 },
         { model: "A", successes: 3, instances: 1 },
-        { model: "B", successes: 0, instances: 1 },
-        { model: "B", successes: 1, instances: 0 },
       ])
-      // Turns: A 3 4 2 4 1 3 2, B 0.
+      // Turns: A 3 4 2 4 1 3 2, B 0; both over the shared bins 0..4.
+      const bins = (counts: ReadonlyArray<number>) => counts.map((count, from) => ({ from, to: from + 1, count }))
       expect(data.turns).toEqual([
-        { model: "A", bins: [1, 2, 3, 4].map((from, i) => ({ from, to: from + 1, count: [1, 2, 2, 2][i] })) },
-        { model: "B", bins: [{ from: 0, to: 1, count: 1 }] },
+        { model: "A", bins: bins([0, 1, 2, 2, 2]) },
+        { model: "B", bins: bins([1, 0, 0, 0, 0]) },
       ])
-      // Tokens: qwen3 only for o__r1-1/0 (100); reported usage 500 and 700 (one bin per 10 of width 200/20).
-      expect(data.tokens[0]).toEqual({ model: "A", source: "qwen3", bins: [{ from: 100, to: 101, count: 1 }] })
-      expect(data.tokens[1].source).toBe("reported usage")
-      expect(data.tokens[1].bins).toHaveLength(20)
-      expect(data.tokens[1].bins[0]).toEqual({ from: 500, to: 510, count: 1 })
-      expect(data.tokens[1].bins[19]).toEqual({ from: 690, to: 700, count: 1 })
+      // Tokens over the shared range 100..700 in 20 bins of 30: qwen3 only for o__r1-1/0 (100); reported usage 500, 700.
+      expect(data.tokens.map((t: { source: string }) => t.source)).toEqual(["qwen3", "reported usage"])
+      expect(data.tokens[0].bins).toHaveLength(20)
+      expect(data.tokens[0].bins[0]).toEqual({ from: 100, to: 130, count: 1 })
+      expect(data.tokens[1].bins[13]).toEqual({ from: 490, to: 520, count: 1 })
+      expect(data.tokens[1].bins[19]).toEqual({ from: 670, to: 700, count: 1 })
+      expect(data.tokens[1].bins.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(2)
       // Exit reasons: every fixture trajectory is "submitted"; A 7 of which 4 resolved, B 1.
       expect(data.exitReasons).toEqual([
         { model: "A", exit_reason: "submitted", trajectories: 7, resolved: 4 },
