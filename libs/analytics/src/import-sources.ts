@@ -10,20 +10,20 @@ import {
   jsonlLines,
   type JsonlReject,
   TestIdList,
-  Trajectory,
 } from "@swe-gym/domain"
+import type { QueryDecodeFailed, QueryFailed, Store } from "@swe-gym/store"
 import { Effect, Either, Schema, Stream } from "effect"
 import { basename, dirname, join } from "node:path"
 import type { EvaluationRecord, ImportedTrajectory, InstanceRecord } from "./imported-trajectory.js"
 import { decodeJsonText, fileExists, readText } from "./imports/file-decoding.js"
 import { fromMiniSweAgent, MiniSweAgentTrajectory } from "./imports/mini-swe-agent.js"
 import { fromOpenHands, OpenHandsOutput } from "./imports/openhands.js"
-import { fromOwnTrajectory } from "./imports/own-trajectory.js"
+import { fromRolloutLine, RolloutLine, rolloutsOfDatabase } from "./imports/rollouts.js"
 import { fromSweAgent, SweAgentTrajectory } from "./imports/swe-agent.js"
 import { gradingsOfReport, Prediction, ReportFile } from "./imports/swe-bench-report.js"
 
 /** The formats `importTrajectories` reads. */
-export const ImportFormat = Schema.Literal("openhands", "mini-swe-agent", "swe-agent", "swe-bench", "trajectory", "instances")
+export const ImportFormat = Schema.Literal("openhands", "mini-swe-agent", "swe-agent", "swe-bench", "trajectory", "rollouts", "instances")
 export type ImportFormat = typeof ImportFormat.Type
 
 /** One thing an import found. */
@@ -161,11 +161,11 @@ const openHands = (files: ReadonlyArray<string>, options: SourceOptions) =>
 const ownTrajectories = (files: ReadonlyArray<string>, options: SourceOptions) =>
   Stream.fromIterable(files).pipe(
     Stream.flatMap((file) =>
-      jsonlRecords(file, Trajectory).pipe(
+      jsonlRecords(file, RolloutLine).pipe(
         Stream.map(Either.match({
           onLeft: reject,
           onRight: ({ line, value }) =>
-            trajectory(fromOwnTrajectory(value, {
+            trajectory(fromRolloutLine(value, {
               file,
               line,
               runId: defaultRunId("trajectory", file, options),
@@ -294,6 +294,7 @@ export const formatSuffixes: Readonly<Record<ImportFormat, ReadonlyArray<string>
   "swe-agent": [".traj"],
   "swe-bench": [".jsonl", ".json"],
   "trajectory": [".jsonl"],
+  "rollouts": [".duckdb"],
   "instances": [".jsonl"],
 }
 
@@ -302,7 +303,7 @@ export const importSource = (
   format: ImportFormat,
   files: ReadonlyArray<string>,
   options: SourceOptions,
-): Stream.Stream<ImportItem, JsonlIoError, FileSystem.FileSystem> => {
+): Stream.Stream<ImportItem, JsonlIoError | QueryFailed | QueryDecodeFailed, FileSystem.FileSystem | Store> => {
   switch (format) {
     case "openhands":
       return openHands(files, options)
@@ -314,6 +315,16 @@ export const importSource = (
       return sweBench(files, options)
     case "trajectory":
       return ownTrajectories(files, options)
+    case "rollouts":
+      return Stream.fromIterable(files).pipe(
+        Stream.flatMap((file) =>
+          rolloutsOfDatabase(file, {
+            dataset: options.dataset ?? null,
+            model: options.model ?? null,
+            ...(options.runId === undefined ? {} : { runId: options.runId }),
+          }).pipe(Stream.map(Either.match({ onLeft: reject, onRight: trajectory })))
+        ),
+      )
     case "instances":
       return instances(files, options)
   }

@@ -3,7 +3,7 @@
 // replaced, so importing the same files again leaves the same database. Rejects go to a JSONL file and are counted.
 import { FileSystem } from "@effect/platform"
 import { type JsonlError, JsonlFileError, jsonlErrorFromPlatform, JsonlReject, openJsonlWriter } from "@swe-gym/domain"
-import { type AppendFailed, type QueryFailed, type Row, Store } from "@swe-gym/store"
+import { type AppendFailed, type QueryDecodeFailed, type QueryFailed, type Row, Store } from "@swe-gym/store"
 import { Chunk, Effect, Ref, Schema, Scope, Stream } from "effect"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -286,7 +286,7 @@ const instanceRow = (i: NonNullable<ImportedTrajectory["instance"]>, dataset: st
 })
 
 /** Errors an import can end with (a bad line or file is a reject, not an error). */
-export type ImportError = JsonlError | QueryFailed | AppendFailed
+export type ImportError = JsonlError | QueryFailed | QueryDecodeFailed | AppendFailed
 
 /** The Effect type of an import, for callers that name it. */
 export type ImportEffect = Effect.Effect<ImportSummary, ImportError, Store | FileSystem.FileSystem>
