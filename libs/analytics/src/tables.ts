@@ -1,5 +1,7 @@
 // The analytics tables, as versioned migrations of the store (component "analytics"). Every name carries the
 // `analytics_` prefix: the rollout and evaluation stages own tables of their own in the same database file.
+// No secondary indexes: DuckDB 1.5.6 cannot replace rows of a table with a primary key and a secondary index once a
+// killed writer's WAL was replayed ("Failed to delete all rows from index"), which libs/harness and libs/agent hit.
 import type { Migration } from "@swe-gym/store"
 
 /** The component name under which the analytics migrations are recorded. */
@@ -83,7 +85,6 @@ CREATE TABLE ${trajectoriesTable} (
   source_file VARCHAR NOT NULL,
   source_line INTEGER
 );
-CREATE INDEX analytics_trajectories_instance ON ${trajectoriesTable} (instance_id);
 CREATE TABLE ${stepsTable} (
   trajectory_id VARCHAR NOT NULL,
   step INTEGER NOT NULL,
