@@ -49,6 +49,9 @@ const history = Options.choice("history", ["base-only", "full"]).pipe(
   Options.withDescription("history an instance container keeps: base-only (base_commit alone, fast) or full (every ancestor of base_commit); never anything later"),
 )
 
+/** The flags every command that runs instances has: where mirrors, specs and build logs are, and the history kept. */
+const environmentOptions = { mirrors, mirrorCache, specs, buildLogs, history }
+
 const optional = <A>(value: Option.Option<A>) => Option.getOrUndefined(value)
 
 /** The environment settings of a command's flags. */
@@ -70,14 +73,10 @@ const validateCommand = Command.make(
       Options.withDescription("labels the kept instances are written with: derived by this validation (default), or the rows' own FAIL_TO_PASS / PASS_TO_PASS (audited either way)"),
     ),
     db,
-    out: Options.text("out").pipe(Options.optional, Options.withDescription("append the kept candidates, with their labels, to this JSONL file")),
+    out: Options.text("out").pipe(Options.optional, Options.withDescription("write the kept candidates, with their labels, to this JSONL file (rewritten whole by every run, stored verdicts included)")),
     concurrency,
     reruns: Options.integer("reruns").pipe(Options.optional, Options.withDescription("runs of the tests after the gold patch (default 2): a test whose outcome differs between them is flaky")),
-    mirrors,
-    mirrorCache,
-    specs,
-    buildLogs,
-    history,
+    ...environmentOptions,
   },
   (args) =>
     Effect.gen(function* () {
@@ -110,11 +109,7 @@ const evaluateCommand = Command.make(
     out: Options.text("out").pipe(Options.withDefault("data/out/evaluation"), Options.withDescription("directory of the report files")),
     concurrency,
     timeout: Options.integer("timeout").pipe(Options.optional, Options.withDescription("test-run timeout in seconds (default: the environment spec's)")),
-    mirrors,
-    mirrorCache,
-    specs,
-    buildLogs,
-    history,
+    ...environmentOptions,
   },
   (args) =>
     Effect.gen(function* () {
@@ -157,11 +152,7 @@ const rolloutCommand = Command.make(
     runId: Options.text("run-id").pipe(Options.withDescription("name of this run (rollouts are resumed by content, not by it)")),
     db,
     out: Options.text("out").pipe(Options.withDefault("data/out/rollouts"), Options.withDescription("directory of trajectories.jsonl, preds.jsonl and the evaluation reports")),
-    mirrors,
-    mirrorCache,
-    specs,
-    buildLogs,
-    history,
+    ...environmentOptions,
   },
   (args) =>
     Effect.gen(function* () {
