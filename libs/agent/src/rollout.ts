@@ -12,7 +12,7 @@ import { Data, Duration, Effect, Either, Option, Ref, Schema, type Scope, Stream
 import { createHash } from "node:crypto"
 import { type AgentConfig, agentConfigHash, canonicalJson, renderTemplate } from "./agent-config.js"
 import { type AgentResult, type AgentStep, runAgent } from "./agent-loop.js"
-import { beginAttempt, findRollout, recordStep, type RolloutIdentity, saveRolledOut, saveVerified } from "./rollout-store.js"
+import { beginAttempt, findRollout, makeStepRecorder, type RolloutIdentity, saveRolledOut, saveVerified } from "./rollout-store.js"
 
 /** The verification of a patch by the tests (the harness's evaluate, wired by the caller). */
 export interface Verification {
@@ -151,8 +151,9 @@ export const rollout = <E, R, E2, R2>(options: RolloutOptions<E, R, E2, R2>) =>
 > => rolloutStream(options, instances)
 
 const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R2>, instances: Stream.Stream<TaskInstance, EI, RI>) =>
-  Stream.unwrap(Effect.gen(function*() {
+  Stream.unwrapScoped(Effect.gen(function*() {
     const llm = yield* LlmClient
+    const steps = yield* makeStepRecorder
     const concurrency = Math.max(1, options.concurrency ?? 2)
     const llmSlots = yield* Effect.makeSemaphore(Math.max(1, options.llmConcurrency ?? concurrency))
     const samples = Math.max(1, options.samples ?? 1)
@@ -182,7 +183,7 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
               : "the container or the Docker engine failed; check the engine (docker info) and the host's memory",
           })
         const onStep = (step: AgentStep) =>
-          recordStep(r.id.rollout_key, attempt, step).pipe(
+          steps.record(r.id.rollout_key, attempt, step).pipe(
             Effect.zipRight(emit(RolloutEvent.RolloutStep({
               instance_id: r.instance.instance_id,
               sample: r.sample,
