@@ -26,28 +26,24 @@ export const withoutBinaryFiles = (diff: string): string => {
     .join("")
 }
 
-const git = (args: ReadonlyArray<string>): ReadonlyArray<string> => ["git", "-c", "safe.directory=*", "-c", "core.quotepath=true", ...args]
-
 /** Takes the model patch of /testbed against `baseCommit` (a hex sha, as TaskInstance guarantees). */
 export const modelPatch = Effect.fn("agent.modelPatch")(function*(
   container: Container,
   baseCommit: string,
 ): Effect.fn.Return<ModelPatch, EngineError | ContainerDied> {
   const opts = { timeout: Duration.seconds(300), workdir: RepoRoot, env: CommandEnv, maxOutputBytes: 64 * 1024 }
-  const steps = [
-    git(["add", "-A"]),
-    git(["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", `--output=${PatchFile}`, baseCommit]),
-  ]
-  for (const argv of steps) {
-    const result = yield* container.exec(argv, opts).pipe(
-      Effect.map((r) => (r.exitCode === 0 ? undefined : `\`${argv.slice(5).join(" ")}\` exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(-500)}`)),
-      Effect.catchTag("ExecTimeout", (t) => Effect.succeed(`\`${argv.slice(5).join(" ")}\` timed out after ${t.timeoutMs} ms`)),
-    )
-    if (result !== undefined) return { patch: "", problem: result }
-  }
+  // One exec for the whole job (each exec is several engine round trips, and every rollout ends here); a file left by an
+  // earlier call goes first, so a failed diff can never hand back a stale patch.
+  const shown = `git add -A && git diff --cached --binary ${baseCommit}`
+  const git = "git -c 'safe.directory=*' -c core.quotepath=true"
+  const script = `rm -f -- "$1" && ${git} add -A && ${git} diff --cached --binary --no-color --no-ext-diff --output="$1" "$2"`
+  const problem = yield* container.exec(["/bin/sh", "-c", script, "model-patch", PatchFile, baseCommit], opts).pipe(
+    Effect.map((r) => (r.exitCode === 0 ? undefined : `\`${shown}\` exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(-500)}`)),
+    Effect.catchTag("ExecTimeout", (t) => Effect.succeed(`\`${shown}\` timed out after ${t.timeoutMs} ms`)),
+  )
+  if (problem !== undefined) return { patch: "", problem }
   const bytes = yield* container.readFile(PatchFile).pipe(
     Effect.catchTag("FileNotFound", () => Effect.succeed(new Uint8Array())),
   )
-  yield* container.exec(["rm", "-f", PatchFile], opts).pipe(Effect.ignore)
   return { patch: withoutBinaryFiles(new TextDecoder("utf-8", { fatal: false }).decode(bytes)) }
 })

@@ -1,5 +1,6 @@
 // The agent's tools in a real container of the Python base image, the test repository at /testbed.
 import { describe, expect, it } from "@effect/vitest"
+import type { Container } from "@swe-gym/sandbox"
 import { Duration, Effect, Schema } from "effect"
 import { executeBash } from "../src/bash-tool.js"
 import { makeEditor } from "../src/editor-tool.js"
@@ -174,5 +175,21 @@ describe("model patch", () => {
       expect((yield* modelPatch(container, repo.baseCommit)).patch).toBe("")
       yield* container.copyFiles([{ path: "model.patch", content: patch }], "/tmp")
       yield* sh(container, "cd /testbed && git apply --check /tmp/model.patch")
+    }).pipe(Effect.provide(layer)))
+
+  it.scopedLive("takes one exec (every rollout ends with it); a diff that fails is a problem and an empty patch, never an earlier call's", () =>
+    Effect.gen(function*() {
+      const real = yield* prepareTestbed(repo)
+      const execs: Array<string> = []
+      const container: Container = { ...real, exec: (cmd, opts) => Effect.suspend(() => (execs.push(String(cmd)), real.exec(cmd, opts))) }
+      yield* sh(real, "cd /testbed && echo 'x = 1' > calc/new.py")
+      expect((yield* modelPatch(container, repo.baseCommit)).patch).toContain("diff --git a/calc/new.py b/calc/new.py")
+      expect(execs).toHaveLength(1)
+
+      const unknown = "0".repeat(40)
+      const failed = yield* modelPatch(container, unknown)
+      expect(failed.patch).toBe("")
+      expect(failed.problem).toContain(`\`git add -A && git diff --cached --binary ${unknown}\` exited 128`)
+      expect(execs).toHaveLength(2)
     }).pipe(Effect.provide(layer)))
 })
