@@ -88,7 +88,7 @@ describe("the sample dataset's Nx project", () => {
       return seen
     }
     const project = JSON.parse(readFileSync(join(workspaceRoot, "data/sample-dataset/project.json"), "utf8")) as ProjectJson
-    for (const [target, app] of [["mine", "@swe-gym/miner"], ["validate", "@swe-gym/runner"], ["publish", "@swe-gym/analysis"], ["rollout", "@swe-gym/runner"]] as const) {
+    for (const [target, app] of [["mine", "@swe-gym/miner"], ["validate", "@swe-gym/runner"], ["publish", "@swe-gym/analysis"], ["rollout", "@swe-gym/runner"], ["analyze", "@swe-gym/analysis"]] as const) {
       const hashed = (project.targets[target]?.inputs ?? []).flatMap((i) => (typeof i === "object" && i.input === "production" ? (i.projects ?? []) : []))
       const needed = [...closure(app)].map((name) => packages.get(name)?.project ?? name)
       expect([...hashed].sort(), target).toEqual(needed.sort())
@@ -121,6 +121,11 @@ describe("the sample dataset, end to end (Nx pipeline, real Docker)", () => {
     expect(start.output).toMatch(/nx run sample-dataset:rollout/)
     expect(start.output).toContain(`oracle: ${2 * valid.length} rollouts, resolved ${2 * valid.length} (100.0%)`)
     expect(start.output).toContain(`empty: ${2 * valid.length} rollouts, resolved 0 (0.0%)`)
+    // The analyze stage: the rollouts in DuckDB, Table 3 and the HTML report.
+    expect(start.output).toMatch(/nx run sample-dataset:analyze/)
+    expect(start.output).toContain(`imported ${4 * valid.length} trajectories`)
+    const table3 = readFileSync(join(root, "data/out/sample-dataset/analyze/table3.csv"), "utf8")
+    expect(table3).toMatch(/^oracle,.*,14,14,14,1,0,/m)
 
     fromScratch = publishedJsonl(root)
     const rows = rowsOf(fromScratch)

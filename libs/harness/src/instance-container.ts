@@ -92,6 +92,10 @@ export const purgeScript = (baseCommit: string, mode: HistoryMode = DefaultHisto
   const clone = mode === "base-only"
     ? `git -c pack.window=0 clone -q --bare --depth 1 --single-branch --no-tags --branch swe-gym-base file://${RepoDir} /tmp/swe-gym-purged.git`
     : `git clone -q --bare --no-local --single-branch --no-tags --branch swe-gym-base ${RepoDir} /tmp/swe-gym-purged.git`
+  // A clone of a whole history can carry objects its branch does not reach (on swe-bench's Django mirror: an annotated
+  // tag object and 7 more, which the check rightly called a leak); the repack drops them. A depth-1 clone carried none
+  // there, and "full" alone pays for the repack.
+  const gc = mode === "full" ? "git gc -q --prune=now" : ""
   return `set -eu
 cd ${RepoDir}
 if ! git cat-file -e '${base}^{commit}' 2>/dev/null; then echo "swe-gym: base commit missing"; exit 3; fi
@@ -111,6 +115,7 @@ git symbolic-ref HEAD refs/heads/${InstanceBranch}
 rm -rf .git/logs .git/FETCH_HEAD .git/ORIG_HEAD .git/packed-refs.lock .git/objects/info/commit-graph .git/objects/info/commit-graphs
 git reset -q
 git reflog expire --expire=now --all
+${gc}
 find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 echo "swe-gym: prepared at $(git rev-parse HEAD)"
 `

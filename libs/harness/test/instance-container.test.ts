@@ -26,6 +26,8 @@ const mirrorWithLaterRefs = (): string => {
   git("tag", "v9.0-future", fixCommit)
   git("tag", "-a", "-m", "annotated future tag", "v9.1-future", "refs/heads/main")
   git("branch", "future-branch", pull.head_sha)
+  // An annotated tag on the base commit itself: its ref must not survive, nor its object.
+  git("tag", "-a", "-m", "annotated tag on the base commit", "v0.1-base", pull.base_commit)
   return dir
 }
 
