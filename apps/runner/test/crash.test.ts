@@ -3,26 +3,17 @@
 // The killed run is the real CLI (src/main.ts through vite-node), killed with SIGKILL as a process group.
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { TaskInstance } from "@swe-gym/domain"
 import { DockerClient, DockerClientLive } from "@swe-gym/sandbox"
-import { Effect, Layer, Schedule, Schema } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 import { spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { dirname, join, relative, resolve } from "node:path"
+import { readFileSync, writeFileSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
 import { runEvaluate, runnerLayer, runValidate } from "../src/pipelines.js"
-import { sampleExport, sampleInstances, specsDir } from "./sample-instances.js"
+import { filesUnder, sampleExport, sampleInstances, specsDir, temp, writeInstances } from "./sample-instances.js"
 
-const appDir = resolve(import.meta.dirname, "..")
-const temp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix))
 const calc = sampleInstances("sample/calc")
 
-const writeInstances = (dir: string, instances: ReadonlyArray<TaskInstance>): string => {
-  const file = join(dir, "instances.jsonl")
-  writeFileSync(file, instances.map((i) => JSON.stringify(Schema.encodeSync(TaskInstance)(i))).join("\n") + "\n")
-  return file
-}
-
+const appDir = resolve(import.meta.dirname, "..")
 const environmentFlags = (dir: string) => ["--mirrors", sampleExport, "--mirror-cache", join(dir, "mirrors"), "--specs", specsDir, "--build-logs", join(dir, "build-logs")]
 const environment = (dir: string) => ({ mirrors: sampleExport, mirrorCache: join(dir, "mirrors"), specs: specsDir, buildLogs: join(dir, "build-logs") })
 const layer = (db: string, runId: string) => Layer.mergeAll(runnerLayer(db, runId, environment(dirname(db))), NodeContext.layer).pipe(Layer.orDie)
@@ -68,20 +59,6 @@ const killGroup = (pid: number) =>
 /** Containers of a run (any state). */
 const containersOf = (runId: string) =>
   Effect.flatMap(DockerClient, ({ docker }) => Effect.promise(() => docker.listContainers({ all: true, filters: { label: [`swe-gym.run=${runId}`] } })))
-
-/** Every file under `dir` by relative path, with its bytes as text. */
-const filesUnder = (dir: string): ReadonlyMap<string, string> => {
-  const out = new Map<string, string>()
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const full = join(d, name)
-      if (statSync(full).isDirectory()) walk(full)
-      else out.set(relative(dir, full), readFileSync(full, "utf8"))
-    }
-  }
-  walk(dir)
-  return out
-}
 
 const Long = { timeout: 900_000 }
 

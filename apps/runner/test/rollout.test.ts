@@ -3,25 +3,17 @@
 // resumes everything and writes the same files; the endpoint's key reaches no file.
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { RolloutTrajectory, TaskInstance } from "@swe-gym/domain"
+import { RolloutTrajectory } from "@swe-gym/domain"
 import { startLlmEmulator } from "@swe-gym/llm-emulator"
 import { Effect, Layer, Redacted, Schema } from "effect"
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { runnerLayer } from "../src/pipelines.js"
 import { llmLayer, runRollout } from "../src/rollout.js"
-import { repoRoot, sampleExport, sampleInstances, specsDir } from "./sample-instances.js"
+import { filesUnder, repoRoot, sampleExport, sampleInstances, specsDir, temp, writeInstances } from "./sample-instances.js"
 
-const temp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix))
 const calc = sampleInstances("sample/calc").slice(0, 2)
 const agent = join(repoRoot, "data/agents/default.json")
-
-const writeInstances = (dir: string, instances: ReadonlyArray<TaskInstance>): string => {
-  const file = join(dir, "instances.jsonl")
-  writeFileSync(file, instances.map((i) => JSON.stringify(Schema.encodeSync(TaskInstance)(i))).join("\n") + "\n")
-  return file
-}
 
 const layer = (dir: string, runId: string) =>
   Layer.mergeAll(
@@ -31,20 +23,6 @@ const layer = (dir: string, runId: string) =>
 
 const readTrajectories = (file: string) =>
   readFileSync(file, "utf8").trim().split("\n").map((line) => Schema.decodeUnknownSync(Schema.parseJson(RolloutTrajectory))(line))
-
-/** Every file under `dir`, as text. */
-const filesUnder = (dir: string): ReadonlyMap<string, string> => {
-  const out = new Map<string, string>()
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const full = join(d, name)
-      if (statSync(full).isDirectory()) walk(full)
-      else out.set(full, readFileSync(full, "utf8"))
-    }
-  }
-  walk(dir)
-  return out
-}
 
 describe("runner rollout (embedded emulator, real containers)", () => {
   it.live("oracle k=2 resolves every rollout; empty ends with an empty patch; a re-run resumes and writes the same files", () =>

@@ -5,21 +5,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { InstanceReportFile, RunReport, TaskInstance } from "@swe-gym/domain"
 import { DockerClient, DockerClientLive } from "@swe-gym/sandbox"
 import { Effect, Fiber, Layer, Schedule, Schema } from "effect"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { type EvaluateArgs, runEvaluate, runnerLayer, runValidate } from "../src/pipelines.js"
-import { sampleExport, sampleInstances, specsDir } from "./sample-instances.js"
-
-const temp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix))
+import { sampleExport, sampleInstances, specsDir, temp, writeInstances } from "./sample-instances.js"
 
 const calc = sampleInstances("sample/calc")
-
-const writeInstances = (dir: string, instances: ReadonlyArray<TaskInstance>): string => {
-  const file = join(dir, "instances.jsonl")
-  writeFileSync(file, instances.map((i) => JSON.stringify(Schema.encodeSync(TaskInstance)(i))).join("\n") + "\n")
-  return file
-}
 
 const environment = (dir: string) => ({
   mirrors: sampleExport,

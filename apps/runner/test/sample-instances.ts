@@ -1,9 +1,10 @@
 // The embedded sample's valid task instances as the runner reads them: expected.json's candidates, their PR diffs split
 // into patch / test_patch by its file lists, and the labels it expects validation to derive.
-import type { TaskInstance } from "@swe-gym/domain"
+import { TaskInstance } from "@swe-gym/domain"
 import { Schema } from "effect"
-import { readFileSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, relative, resolve } from "node:path"
 
 /** The repository root (data/sample and data/specs live under it). */
 export const repoRoot = resolve(import.meta.dirname, "../../..")
@@ -54,3 +55,27 @@ export const sampleInstances = (repo?: string): ReadonlyArray<TaskInstance> =>
         PASS_TO_PASS: p.PASS_TO_PASS ?? [],
       } satisfies TaskInstance
     })
+
+/** A fresh temp directory. */
+export const temp = (prefix: string): string => mkdtempSync(join(tmpdir(), prefix))
+
+/** Writes task instances as SWE-bench JSONL into `dir`, returning the file. */
+export const writeInstances = (dir: string, instances: ReadonlyArray<TaskInstance>): string => {
+  const file = join(dir, "instances.jsonl")
+  writeFileSync(file, instances.map((i) => JSON.stringify(Schema.encodeSync(TaskInstance)(i))).join("\n") + "\n")
+  return file
+}
+
+/** Every file under `dir` by path relative to it, with its content as text. */
+export const filesUnder = (dir: string): ReadonlyMap<string, string> => {
+  const out = new Map<string, string>()
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const full = join(d, name)
+      if (statSync(full).isDirectory()) walk(full)
+      else out.set(relative(dir, full), readFileSync(full, "utf8"))
+    }
+  }
+  walk(dir)
+  return out
+}
