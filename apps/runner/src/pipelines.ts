@@ -33,7 +33,8 @@ import {
 } from "@swe-gym/harness"
 import { DockerClientLive, dockerSandboxLayer, reapOrphans } from "@swe-gym/sandbox"
 import { Store } from "@swe-gym/store"
-import { Chunk, Console, type Duration, Effect, Exit, Layer, Schema, Stream } from "effect"
+import { FileSystem } from "@effect/platform"
+import { Chunk, Console, type Duration, Effect, Exit, Layer, Option, Schema, Stream } from "effect"
 import { renderEvaluationEvent, renderValidationEvent } from "./progress.js"
 
 /** Every migration the runner's database needs (validation, evaluation and rollout tables). */
@@ -116,7 +117,7 @@ export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: Evaluat
     for (const file of files) yield* Console.log(`wrote ${file}`)
     return files
   })
-  const files = yield* predictions.pipe(
+  yield* predictions.pipe(
     evaluate(instances, {
       runId: args.runId,
       onProgress: renderEvaluationEvent,
@@ -130,16 +131,43 @@ export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: Evaluat
         if (record._tag === "Evaluated") yield* writeInstanceFiles(args.out, args.runId, record)
       })),
     Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.ignore(writeReports))),
-    Effect.zipRight(writeReports),
   )
   if (predictionsRead !== undefined) {
     const read = yield* predictionsRead.summary
     if (read.rejected > 0) {
       yield* Console.error(`${args.predictions}: ${read.rejected} of ${read.records} predictions rejected, see ${read.rejectsFile}`)
+      // An entry that names its instance but does not decode is that instance's prediction, unreadable: reported as such
+      // (an error), not as a missing prediction.
+      const models = [...new Set(records.map((r) => (r._tag === "Evaluated" ? r.result.model_name_or_path : r.prediction.model_name_or_path)))]
+      for (const entry of yield* unreadablePredictions(read.rejectsFile, models.length === 1 ? models[0] : undefined)) {
+        if (subset.has(entry.instance_id)) records.push({ _tag: "PredictionRejected", prediction: { ...entry, model_patch: "" }, reason: "unreadable_prediction", detail: entry.detail })
+      }
     }
   }
+  const files = yield* writeReports
   return { records, files } as const
 })
+
+const RejectedEntry = Schema.Struct({ raw: Schema.String, reason: Schema.String, line: Schema.Number })
+const NamedEntry = Schema.Struct({ instance_id: Schema.String, model_name_or_path: Schema.optional(Schema.String) })
+
+/**
+ * The entries of a predictions rejects file that still name an instance (and a model, or `model` when the run has one):
+ * the prediction was there but did not decode.
+ */
+const unreadablePredictions = (rejectsFile: string, model: string | undefined) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(rejectsFile).pipe(Effect.orElseSucceed(() => ""))
+    return text.split("\n").filter((l) => l.trim() !== "").flatMap((line) => {
+      const entry = Option.getOrUndefined(Schema.decodeUnknownOption(Schema.parseJson(RejectedEntry))(line))
+      const named = entry === undefined ? undefined : Option.getOrUndefined(Schema.decodeUnknownOption(Schema.parseJson(NamedEntry))(entry.raw))
+      const modelName = named?.model_name_or_path ?? model
+      return named === undefined || modelName === undefined
+        ? []
+        : [{ instance_id: named.instance_id, model_name_or_path: modelName, detail: `entry ${entry?.line ?? "?"} of the predictions file did not decode: ${entry?.reason ?? ""}` }]
+    })
+  })
 
 /** Removes the containers of earlier runs whose process is gone (kill -9, a crash), saying what it removed. */
 const reapOrphanedContainers = Effect.gen(function* () {

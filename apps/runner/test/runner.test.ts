@@ -3,6 +3,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { InstanceReportFile, RunReport, TaskInstance } from "@swe-gym/domain"
+import { SweGymRunReport } from "@swe-gym/harness"
 import { DockerClient, DockerClientLive } from "@swe-gym/sandbox"
 import { Effect, Fiber, Layer, Schedule, Schema } from "effect"
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -29,15 +30,18 @@ const readJson = <A, I>(schema: Schema.Schema<A, I>, file: string): A => Schema.
 const Long = { timeout: 900_000 }
 
 describe("runner evaluate", () => {
-  it.live("gold patches from a predictions file resolve 100%; an unknown instance id is an error in the summary; a malformed line goes to the rejects file", () =>
+  it.live("gold patches from a predictions file resolve 100%; an unknown instance id is an error in the summary; a malformed line goes to the rejects file, once; an entry naming its instance that does not decode is that instance's unreadable prediction, not a missing one", () =>
     Effect.gen(function* () {
       const dir = temp("swe-gym-runner-eval-")
+      const [unreadable, ...predicted] = [...calc].reverse()
+      if (unreadable === undefined) throw new Error("calc instances expected")
       const instances = writeInstances(dir, calc)
       const predictions = join(dir, "predictions.jsonl")
       writeFileSync(predictions, [
-        ...calc.map((i) => JSON.stringify({ instance_id: i.instance_id, model_name_or_path: "org/model-x", model_patch: i.patch })),
+        ...predicted.map((i) => JSON.stringify({ instance_id: i.instance_id, model_name_or_path: "org/model-x", model_patch: i.patch })),
         JSON.stringify({ instance_id: "nobody__nothing-7", model_name_or_path: "org/model-x", model_patch: "diff --git a/x b/x\n" }),
         `{"instance_id": "sample__calc-2", "model_patch": `,
+        JSON.stringify({ instance_id: unreadable.instance_id, model_name_or_path: "org/model-x", model_patch: 42 }),
       ].join("\n") + "\n")
       const out = join(dir, "out")
       const { records } = yield* runEvaluate({ ...common(dir), predictions, instances, runId: "run-1", out, concurrency: 2 }).pipe(
@@ -45,15 +49,18 @@ describe("runner evaluate", () => {
       )
       expect(records).toHaveLength(calc.length + 1)
       const summary = readJson(RunReport, join(out, "org__model-x.run-1.json"))
-      expect(summary.resolved_ids).toEqual(calc.map((i) => i.instance_id).sort())
-      expect(summary.resolved_instances).toBe(calc.length)
-      expect(summary.error_ids).toEqual(["nobody__nothing-7"])
+      expect(summary.resolved_ids).toEqual(predicted.map((i) => i.instance_id).sort())
+      expect(summary.resolved_instances).toBe(predicted.length)
+      expect(summary.error_ids).toEqual(["nobody__nothing-7", unreadable.instance_id].sort())
+      const own = readJson(SweGymRunReport, join(out, "org__model-x.run-1.swe-gym.json"))
+      expect(own.unreadable_prediction_ids).toEqual([unreadable.instance_id])
+      expect(own.missing_prediction_ids).toEqual([])
       expect(summary.schema_version).toBe(2)
       const report = readJson(InstanceReportFile, join(out, "run-1", "org__model-x", "sample__calc-2", "report.json"))
       expect(report["sample__calc-2"]?.resolved).toBe(true)
       expect(readFileSync(join(out, "run-1", "org__model-x", "sample__calc-2", "test_output.txt"), "utf8")).toContain("passed")
       const rejects = readFileSync(`${predictions}.rejects.jsonl`, "utf8").trim().split("\n")
-      expect(rejects).toHaveLength(1)
+      expect(rejects).toHaveLength(2)
       expect(existsSync(join(out, "org__model-x.run-1.swe-gym.json"))).toBe(true)
     }), Long)
 

@@ -67,7 +67,8 @@ export interface Evaluated {
 export interface PredictionRejected {
   readonly _tag: "PredictionRejected"
   readonly prediction: Prediction
-  readonly reason: "unknown_instance" | "duplicate_prediction"
+  /** unreadable_prediction: the predictions file's entry for the instance did not decode (the runner adds these). */
+  readonly reason: "unknown_instance" | "duplicate_prediction" | "unreadable_prediction"
   readonly detail: string
 }
 

@@ -45,6 +45,8 @@ export const SweGymRunReport = Schema.Struct({
   duplicate_prediction_ids: Schema.Array(Schema.String),
   /** Instances of the file with no prediction. */
   missing_prediction_ids: Schema.Array(Schema.String),
+  /** Instances whose prediction was in the file but did not decode (see the predictions' rejects file); absent in older files. */
+  unreadable_prediction_ids: Schema.optional(Schema.Array(Schema.String)),
   /** Instances whose result needs a look before it is trusted (reasons under `instances`); absent in older files. */
   suspicious_ids: Schema.optional(Schema.Array(Schema.String)),
   instances: Schema.Record({
@@ -83,7 +85,8 @@ export const runReportsOf = (
   const predicted = new Set(submitted)
   const missing = sorted(instanceIds.filter((id) => !predicted.has(id)))
   const unknown = rejected("unknown_instance")
-  const errors = sorted([...ids("patch_did_not_apply"), ...ids("timeout"), ...ids("infrastructure_failure"), ...unknown])
+  const unreadable = rejected("unreadable_prediction")
+  const errors = sorted([...ids("patch_did_not_apply"), ...ids("timeout"), ...ids("infrastructure_failure"), ...unknown, ...unreadable])
   const completed = sorted(evaluated.filter((e) => isCompleted(e.result.outcome)).map((e) => e.result.instance_id))
   const suspicious = sorted(evaluated.filter((e) => (e.result.suspicious ?? []).length > 0).map((e) => e.result.instance_id))
   const sweBench: RunReport = {
@@ -126,6 +129,7 @@ export const runReportsOf = (
     unknown_instance_ids: unknown,
     duplicate_prediction_ids: rejected("duplicate_prediction"),
     missing_prediction_ids: missing,
+    unreadable_prediction_ids: unreadable,
     suspicious_ids: suspicious,
     instances: Object.fromEntries(
       [...evaluated].sort((a, b) => a.result.instance_id.localeCompare(b.result.instance_id)).map((e) => [e.result.instance_id, {
