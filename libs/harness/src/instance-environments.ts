@@ -10,7 +10,7 @@ import type { MirrorLookup } from "@swe-gym/git"
 import type { ContainerLimits, Sandbox } from "@swe-gym/sandbox"
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { type EnvironmentBuildFailed, type EnvironmentBuildOptions, type EnvironmentImage, makeEnvironmentImages } from "./environment-image.js"
-import { canonicalSpecJson, type DependencyInstall, resolveSpec } from "./environment-spec-files.js"
+import { canonicalSpecJson, type DependencyInstall, type RepositoryTreeUnreadable, resolveSpec } from "./environment-spec-files.js"
 import { DefaultHistoryMode, type HistoryMode, prepareInstance, type PreparedInstance } from "./instance-container.js"
 
 /** The step at which an instance's environment could not be had. */
@@ -91,6 +91,17 @@ export const makeInstanceEnvironments = (options: InstanceEnvironmentsOptions) =
     // A failed build is remembered for the service's lifetime: one broken environment is not rebuilt per instance.
     const failedBuilds = new Map<string, EnvironmentBuildFailed>()
 
+    // A guessed spec reads the mirror's tree (every test file of a large repository): once per environment, not per call.
+    const specs = new Map<string, Effect.Effect<EnvironmentSpec, RepositoryTreeUnreadable, CommandExecutor.CommandExecutor>>()
+    const specOf = (mirror: string, repo: string, version: string, setupCommit: string) => {
+      const key = `${mirror}\0${repo}\0${version}\0${setupCommit}`
+      const known = specs.get(key)
+      if (known !== undefined) return known
+      const once = Effect.runSync(Effect.cached(resolveSpec(options.specs ?? [], mirror, repo, version, setupCommit, options.dependencies ?? "apt")))
+      specs.set(key, once)
+      return once
+    }
+
     const unavailable = (instance: TaskInstance, fields: { step: EnvironmentStep; infrastructure: boolean; cause: string; reason: string; hint?: string; image?: string }) =>
       new EnvironmentUnavailable({ instance_id: instance.instance_id, repo: instance.repo, hint: "", ...fields })
 
@@ -100,7 +111,7 @@ export const makeInstanceEnvironments = (options: InstanceEnvironmentsOptions) =
           Effect.mapError((e) => unavailable(instance, { step: "mirror", infrastructure: false, cause: e._tag, reason: e.message })),
         )
         const setupCommit = setupCommitOf(instance)
-        const spec = yield* resolveSpec(options.specs ?? [], mirror, instance.repo, instance.version, setupCommit, options.dependencies ?? "apt").pipe(
+        const spec = yield* specOf(mirror, instance.repo, instance.version, setupCommit).pipe(
           Effect.mapError((e) => unavailable(instance, { step: "spec", infrastructure: false, cause: e._tag, reason: e.message })),
         )
         const request = { repo: instance.repo, version: instance.version, setupCommit, spec, mirror }
