@@ -3,7 +3,7 @@
 // which the sample may be changed without touching the real one. Commands run in it with a clean Nx environment.
 import { spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -26,8 +26,14 @@ export const copyWorkspace = (source: string = workspaceRoot): string => {
     mkdirSync(dirname(join(root, file)), { recursive: true })
     copyFileSync(from, join(root, file))
   }
-  const linked = spawnSync("cp", ["-al", join(source, "node_modules"), join(root, "node_modules")], { encoding: "utf8" })
-  if (linked.status !== 0) throw new Error(`hard-linking node_modules into ${root} failed: ${linked.stderr}`)
+  // The root node_modules and each workspace package's own (npm nests a package's dependency there when the root holds
+  // another version of it, e.g. libs/sandbox's tar-stream 3 beside dockerode's tar-stream 2 at the root).
+  const nested = ["libs", "apps", "tools", "data"].flatMap((group) =>
+    existsSync(join(source, group)) ? readdirSync(join(source, group)).map((name) => join(group, name, "node_modules")) : [])
+  for (const dir of ["node_modules", ...nested.filter((d) => existsSync(join(source, d)))]) {
+    const linked = spawnSync("cp", ["-al", join(source, dir), join(root, dir)], { encoding: "utf8" })
+    if (linked.status !== 0) throw new Error(`hard-linking ${dir} into ${root} failed: ${linked.stderr}`)
+  }
   return root
 }
 
