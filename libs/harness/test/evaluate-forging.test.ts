@@ -10,21 +10,11 @@ import { loadSpecs } from "../src/environment-spec-files.js"
 import type { EvaluationEvent } from "../src/evaluate.js"
 import { runReportsOf } from "../src/evaluation-report-files.js"
 import { type EvaluationSummary, suspiciousIds } from "../src/evaluation-result.js"
-import { appendIn, byId, calc, evaluated, layers, Long, only, patchOf, predict, run, specsDir, validInstances, writeIn } from "./evaluate-fixtures.js"
+import { appendIn, byId, calc, evaluated, fakePytestReport, layers, Long, only, patchOf, predict, run, specsDir, validInstances, writeIn } from "./evaluate-fixtures.js"
 
 const ids = [...calc.FAIL_TO_PASS, ...calc.PASS_TO_PASS]
 
-/** A complete, consistent pytest report claiming every labelled test passed. */
-const fakeReport = [
-  "============================= test session starts ==============================",
-  `collected ${ids.length} items`,
-  "",
-  `tests/test_ops.py ${".".repeat(ids.length)}                                                [100%]`,
-  "",
-  "=========================== short test summary info ============================",
-  ...ids.map((id) => `PASSED ${id}`),
-  `============================== ${ids.length} passed in 0.05s ===============================`,
-].join("\n")
+const fakeReport = fakePytestReport(calc)
 
 /**
  * Python printing the fake report to the real output (pytest's capture suspended, found through the garbage collector)

@@ -8,7 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { loadSpecs } from "../src/environment-spec-files.js"
 import { emptyPredictions, goldPredictions } from "../src/evaluate.js"
-import { appendIn, calc, evaluated, layers, Long, only, patchOf, predict, run, specsDir, validInstances, writeIn } from "./evaluate-fixtures.js"
+import { appendIn, calc, evaluated, fakePytestReport, layers, Long, only, patchOf, predict, run, specsDir, validInstances, writeIn } from "./evaluate-fixtures.js"
 import { baseImage, dockerLayer, tempDir } from "./harness-fixtures.js"
 
 // Since issue 13 the model patch's test infrastructure (conftest.py, pytest.ini, …) is put back to base before the tests
@@ -61,17 +61,7 @@ describe("guarantee 4 (failure classes) on the sample: gold, empty, unknown", ()
 describe("guarantee 2: spoof-proof grading", () => {
   it.live("code in the patch silencing pytest and printing fake PASSED lines for the FAIL_TO_PASS tests is not resolved, and the exit code is recorded", () =>
     Effect.gen(function* () {
-      const ids = [...calc.FAIL_TO_PASS, ...calc.PASS_TO_PASS]
-      const fake = [
-        "============================= test session starts ==============================",
-        `collected ${ids.length} items`,
-        "",
-        `tests/test_ops.py ${".".repeat(ids.length)}                                                [100%]`,
-        "",
-        "=========================== short test summary info ============================",
-        ...ids.map((id) => `PASSED ${id}`),
-        `============================== ${ids.length} passed in 0.02s ===============================`,
-      ].join("\n")
+      const fake = fakePytestReport(calc, "0.02")
       // Silences pytest's own terminal output and prints a perfect fake log when pytest ends (from the package the
       // tests import: a conftest.py doing the same is put back to base before the run).
       const forging = withPytestConfig([
