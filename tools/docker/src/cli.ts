@@ -1,10 +1,12 @@
 // The swe-gym-docker commands: `engine` (make an engine answer), `base-image` (make the Python base image exist; its tag is
-// the last stdout line), `cleanup` (remove containers swe-gym left behind: by default those whose creating process is gone).
+// the last stdout line), `cleanup` (remove containers swe-gym left behind: by default those whose creating process is gone),
+// `browser` (make a headless Chromium exist for the HTML report's browser test; its path is the last stdout line).
 // Progress goes to stderr (progress.ts), results to stdout.
 import { Command, Options } from "@effect/cli"
 import { DockerClientLive, ensureBaseImage, ensureEngine, findOrphans, listLeftovers, reapOrphans, removeLeftovers } from "@swe-gym/sandbox"
 import type { KeptReason, Leftover } from "@swe-gym/sandbox"
 import { Console, Effect, Option } from "effect"
+import { ensureChromium } from "./browser.js"
 import { withStderrProgress } from "./progress.js"
 
 const engine = Command.make("engine", {}, () =>
@@ -96,10 +98,27 @@ const cleanup = Command.make("cleanup", { run, all, dryRun }, (flags) =>
   ),
 )
 
+const browserLogFile = Options.file("log-file").pipe(
+  Options.withDescription("Where apt-get's output goes when it installs chromium (default /var/log/swe-gym-chromium-install.log)."),
+  Options.optional,
+)
+
+const browser = Command.make("browser", { logFile: browserLogFile }, (flags) =>
+  Effect.gen(function* () {
+    const found = yield* ensureChromium(Option.match(flags.logFile, { onNone: () => ({}), onSome: (value) => ({ installLogFile: value }) }))
+    // The last stdout line is the path alone: CHROMIUM=$(swe-gym-docker browser | tail -1)
+    yield* Console.log(found.path)
+  }),
+).pipe(
+  Command.withDescription(
+    "Find a Chromium (SWE_GYM_CHROMIUM, else chromium / chromium-browser / google-chrome on PATH); as root on Debian, install Debian's chromium when there is none. Prints its path last.",
+  ),
+)
+
 /** The swe-gym-docker command tree. */
 export const command = Command.make("swe-gym-docker").pipe(
-  Command.withDescription("Docker engine bootstrap, Python base image, leftover cleanup."),
-  Command.withSubcommands([engine, baseImage, cleanup]),
+  Command.withDescription("Docker engine bootstrap, Python base image, leftover cleanup, headless Chromium."),
+  Command.withSubcommands([engine, baseImage, cleanup, browser]),
 )
 
 /** Runs swe-gym-docker on process-style arguments (argv[0] node, argv[1] script, then the command). */
