@@ -161,6 +161,19 @@ const histogram = (id, series) => {
 };
 histogram("chart-turns", data.turns.map((t) => ({ label: t.model, bins: t.bins })));
 histogram("chart-tokens", data.tokens.map((t) => ({ label: t.model + " (" + t.source + ")", bins: t.bins })));
+// What each chart drew, kept on its canvas as data-drawn (a browser test reads it back from the DOM): its labels, each
+// dataset's colour, values and drawn points (x, y, base in canvas pixels), the plot area and where the canvas sits on the page.
+const round = (v) => (typeof v === "number" ? Math.round(v * 10) / 10 : null);
+for (const chart of Object.values(Chart.instances || {})) {
+  const box = chart.canvas.getBoundingClientRect();
+  const area = chart.chartArea;
+  chart.canvas.dataset.drawn = JSON.stringify({
+    type: chart.config.type, labels: chart.data.labels,
+    box: { left: round(box.left + window.scrollX), top: round(box.top + window.scrollY), width: round(box.width), height: round(box.height) },
+    area: { left: round(area.left), top: round(area.top), right: round(area.right), bottom: round(area.bottom) },
+    datasets: chart.data.datasets.map((d, i) => ({ label: d.label, color: chart.config.type === "line" ? d.borderColor : d.backgroundColor, data: d.data,
+      points: chart.getDatasetMeta(i).data.map((e) => [round(e.x), round(e.y), round(e.base)]) })) });
+}
 document.body.dataset.chartsDrawn = String(Chart.instances ? Object.keys(Chart.instances).length : 0);
 `
 
