@@ -124,7 +124,8 @@ echo "swe-gym: prepared at $(git rev-parse HEAD)"
 /**
  * Shell script printing one `check<TAB>finding` line per problem (no line = clean): HEAD is base; `git log --all` and the
  * reflog hold only base's ancestors; no remotes, tags or other refs; none of the commits that were later than base is
- * present (`git cat-file -e`); fsck finds nothing unreachable or dangling; every object present is reachable.
+ * present (`git cat-file -e`); fsck finds nothing unreachable or dangling (with reflogs not counted as references, which
+ * also covers what `fsck --lost-found` would find); every object present is reachable.
  */
 export const checkScript = (baseCommit: string): string => {
   const base = baseCommit
@@ -147,9 +148,6 @@ if [ -s /tmp/swe-gym-later ]; then
 fi
 fsck=$(git fsck --no-reflogs --unreachable --dangling --no-progress 2>&1 | grep -E '^(unreachable|dangling)' | head -5)
 [ -z "$fsck" ] || report "git fsck" "$fsck"
-lost=$(git fsck --lost-found --no-progress 2>&1 | grep -E '^(dangling|unreachable)' | head -5)
-[ -z "$lost" ] || report "git fsck --lost-found" "$lost"
-rm -rf .git/lost-found
 reachable=$(git rev-list --objects --all | wc -l)
 stored=$(git count-objects -v | awk '/^count:/ {c+=$2} /^in-pack:/ {c+=$2} END {print c}')
 [ "$reachable" = "$stored" ] || report "git count-objects" "$stored objects stored, $reachable reachable from the base commit"
@@ -203,21 +201,40 @@ export interface PreparedInstance {
   readonly history: HistoryMode
 }
 
-/** Checks that the repository in `container` holds nothing later than `baseCommit`; fails with HistoryLeak if it does. */
-export const checkHistory = Effect.fn("harness.checkHistory")(function* (container: Container, instanceId: string, baseCommit: string) {
-  const result = yield* container.exec(["sh", "-c", checkScript(baseCommit)], { timeout: "10 minutes" })
-  const findings = parseCheckOutput(result.stdout)
+/** The HistoryLeak for a check script's output, if it found anything. */
+const historyLeak = (output: { readonly exitCode: number; readonly stdout: string; readonly stderr: string }, instanceId: string, baseCommit: string) => {
+  const findings = parseCheckOutput(output.stdout)
   const first = findings[0]
-  if (result.exitCode !== 0 || first !== undefined) {
-    return yield* new HistoryLeak({
+  if (output.exitCode === 0 && first === undefined) return Effect.void
+  return Effect.fail(
+    new HistoryLeak({
       instance_id: instanceId,
       base_commit: baseCommit,
       check: first?.check ?? "check script",
-      detail: first === undefined ? `exit ${result.exitCode}: ${result.stderr}` : findings.map((f) => `${f.check}: ${f.detail}`).join("; "),
+      detail: first === undefined ? `exit ${output.exitCode}: ${output.stderr}` : findings.map((f) => `${f.check}: ${f.detail}`).join("; "),
       hint: "The instance was not run. This is a bug in the purge or an environment image built differently: report it with the image reference.",
-    })
-  }
+    }),
+  )
+}
+
+/** Checks that the repository in `container` holds nothing later than `baseCommit`; fails with HistoryLeak if it does. */
+export const checkHistory = Effect.fn("harness.checkHistory")(function* (container: Container, instanceId: string, baseCommit: string) {
+  const result = yield* container.exec(["sh", "-c", checkScript(baseCommit)], { timeout: "10 minutes" })
+  return yield* historyLeak(result, instanceId, baseCommit)
 })
+
+/**
+ * The purge, then the check, as one script (one exec per prepared instance): the purge's output goes to stderr and its
+ * exit code ends the script when it failed; the check's findings are the only stdout.
+ */
+export const prepareScript = (baseCommit: string, mode: HistoryMode = DefaultHistoryMode): string =>
+  // The purge runs in a subshell that is not tested by if/||/&&, so its `set -e` holds.
+  `(
+${purgeScript(baseCommit, mode)}
+) >&2
+purged=$?
+[ "$purged" = 0 ] || exit "$purged"
+${checkScript(baseCommit)}`
 
 /**
  * Starts a fresh container (no network, limits) of the instance's environment image, checks out base_commit, removes
@@ -245,7 +262,8 @@ export const prepareInstance = Effect.fn("harness.prepareInstance")(function* (
     env: { ...image.spec.env },
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   })
-  const purge = yield* container.exec(["sh", "-c", purgeScript(instance.base_commit, options.history ?? DefaultHistoryMode)], { timeout: Duration.seconds(options.timeoutSeconds ?? 600) })
+  const timeout = Duration.seconds(options.timeoutSeconds ?? 600)
+  const purge = yield* container.exec(["sh", "-c", prepareScript(instance.base_commit, options.history ?? DefaultHistoryMode)], { timeout })
   if (purge.exitCode === 3) {
     return yield* new BaseCommitMissing({
       instance_id: instance.instance_id,
@@ -263,7 +281,7 @@ export const prepareInstance = Effect.fn("harness.prepareInstance")(function* (
       hint: "See the output; the environment image's /testbed must be a git work tree.",
     })
   }
-  yield* checkHistory(container, instance.instance_id, instance.base_commit)
+  yield* historyLeak(purge, instance.instance_id, instance.base_commit)
   return {
     container,
     repoDir: RepoDir,

@@ -4,7 +4,7 @@
 // `patch` fail on "previously applied" hunks) and after a final failure. A patch that is empty or names paths outside the
 // repository is refused before anything runs; nothing here fails: the result says whether and how the patch applied.
 // `patch` runs with --no-backup-if-mismatch, so a fuzzy apply leaves no .orig files in the work tree.
-import type { Container, ContainerDied, EngineError, ExecTimeout, InvalidPath } from "@swe-gym/sandbox"
+import type { Container, ContainerDied, EngineError, ExecTimeout } from "@swe-gym/sandbox"
 import { Duration, Effect } from "effect"
 import { RepoDir } from "./environment-image.js"
 
@@ -120,31 +120,61 @@ export interface ApplyOptions {
   readonly timeoutSeconds?: number
 }
 
-/** Applies a patch in the container's repository; never fails on a bad patch (see ApplyResult), only on the container. */
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
+
+// Exit codes of the apply script: AppliedExit + i when attempt i applied, NotAppliedExit when none did.
+const AppliedExit = 10
+const NotAppliedExit = 20
+
+/**
+ * One shell script doing what applyPatch does, so a patch costs one exec: the patch arrives on stdin; each attempt's
+ * output is printed after a `>>> command (exit N)` line, a failed snapshot or restore as `[… failed: output]`.
+ */
+export const applyScript = (): string => {
+  const out = "/tmp/swe-gym/apply.out"
+  const lines = [
+    `mkdir -p /tmp/swe-gym && cat > ${PatchFile} || exit 90`,
+    // Not in a condition: `set -e` inside a subshell is ignored when the subshell is tested by if, || or &&.
+    `(${snapshot}) > ${out} 2>&1 ; snap=$?`,
+    `[ $snap = 0 ] || printf '[snapshot failed: %s]\\n' "$(cat ${out})"`,
+  ]
+  for (const [index, attempt] of attempts.entries()) {
+    if (index > 0) {
+      lines.push(
+        `back=0; if [ $snap = 0 ]; then (${restore}) > ${out} 2>&1 ; back=$?; fi`,
+        `[ $back = 0 ] || printf '[restore failed: %s]\\n' "$(cat ${out})"`,
+      )
+    }
+    lines.push(
+      `(${attempt.command}) > ${out} 2>&1; code=$?`,
+      `printf '>>> %s (exit %d)\\n' ${shellQuote(attempt.command)} "$code"; cat ${out}`,
+      `[ "$code" != 0 ] || exit ${AppliedExit + index}`,
+    )
+  }
+  lines.push(`[ $snap != 0 ] || (${restore}) > /dev/null 2>&1`, `exit ${NotAppliedExit}`)
+  return lines.join("\n")
+}
+
+/**
+ * Applies a patch in the container's repository; never fails on a bad patch (see ApplyResult), only on the container.
+ * One exec: the patch goes in on its stdin, and the attempts, the snapshot and the restores run in one script.
+ */
 export const applyPatch = Effect.fn("harness.applyPatch")(function* (
   container: Container,
   patch: string,
   options: ApplyOptions = {},
-): Effect.fn.Return<ApplyResult, EngineError | ContainerDied | ExecTimeout | InvalidPath> {
+): Effect.fn.Return<ApplyResult, EngineError | ContainerDied | ExecTimeout> {
   const prepared = preparePatch(patch)
   if (prepared._tag === "Refused") return { applied: false, method: "none", reason: prepared.reason, log: "" }
   const workdir = options.repoDir ?? RepoDir
-  const timeout = Duration.seconds(options.timeoutSeconds ?? 120)
-  yield* container.copyFiles([{ path: "patch.diff", content: prepared.text }], "/tmp/swe-gym")
-  const run = (command: string) =>
-    container.exec(["sh", "-c", `${command} 2>&1`], { timeout, workdir }).pipe(Effect.map((r) => ({ code: r.exitCode, out: `${r.stdout}${r.stderr}` })))
-  let log = ""
-  const snap = yield* run(snapshot)
-  if (snap.code !== 0) log += `[snapshot failed: ${snap.out.trim()}]\n`
-  for (const [index, attempt] of attempts.entries()) {
-    if (index > 0 && snap.code === 0) {
-      const back = yield* run(restore)
-      if (back.code !== 0) log += `[restore failed: ${back.out.trim()}]\n`
-    }
-    const result = yield* run(attempt.command)
-    log += `>>> ${attempt.command} (exit ${result.code})\n${result.out}`
-    if (result.code === 0) return { applied: true, method: attempt.method, reason: "", log }
+  // Each command had its own limit when they ran one exec each: the script gets the sum.
+  const timeout = Duration.seconds((options.timeoutSeconds ?? 120) * (attempts.length * 2 + 1))
+  const result = yield* container.exec(["sh", "-c", applyScript()], { timeout, workdir, stdin: prepared.text })
+  const log = `${result.stdout}${result.stderr}`
+  const applied = attempts[result.exitCode - AppliedExit]
+  if (applied !== undefined) return { applied: true, method: applied.method, reason: "", log }
+  if (result.exitCode === NotAppliedExit) {
+    return { applied: false, method: "none", reason: "the patch does not apply (git apply, git apply --reject and patch --fuzz=5 all failed)", log }
   }
-  if (snap.code === 0) yield* run(restore)
-  return { applied: false, method: "none", reason: "the patch does not apply (git apply, git apply --reject and patch --fuzz=5 all failed)", log }
+  return { applied: false, method: "none", reason: `the apply script failed (exit ${result.exitCode})`, log }
 })

@@ -27,6 +27,11 @@ export const DockerClientLive: Layer.Layer<DockerClient, EngineUnavailable> = La
 export interface DockerSandboxOptions {
   /** Put on every container as the run label; default a fresh id. */
   readonly runId?: string
+  /**
+   * Run commands through a per-container exec session (one long-lived exec; see internal/exec-session.ts) instead of
+   * one Docker exec each. Default true; SWE_GYM_EXEC_SESSION=0 turns it off for DockerSandboxLive.
+   */
+  readonly execSession?: boolean
 }
 
 /** Build the Docker Sandbox service on a client (checks that the engine answers). */
@@ -83,7 +88,7 @@ export const makeDockerSandbox = Effect.fn("sandbox.makeDocker")(function* (opti
       (id) => removeContainer(docker, id, destroyed),
     )
     yield* callEngine(() => docker.getContainer(id).start()).pipe(Effect.mapError((f) => toEngineError("start", id, f)))
-    return makeContainer(docker, id, spec, destroyed)
+    return makeContainer(docker, id, spec, destroyed, { session: options.execSession ?? true })
   })
 
   const imageId = Effect.fn("sandbox.imageId")(function* (image: string) {
@@ -105,10 +110,19 @@ export const makeDockerSandbox = Effect.fn("sandbox.makeDocker")(function* (opti
 export const dockerSandboxLayer = (options: DockerSandboxOptions = {}): Layer.Layer<Sandbox, EngineUnavailable, DockerClient> =>
   Layer.effect(Sandbox, makeDockerSandbox(options))
 
+/** SWE_GYM_EXEC_SESSION: "0" or "false" makes every command a plain Docker exec (default: exec sessions). */
+export const execSessionSetting: Effect.Effect<boolean> = Config.string("SWE_GYM_EXEC_SESSION").pipe(
+  Config.withDefault("1"),
+  Effect.map((value) => !["0", "false", "no", "off"].includes(value.trim().toLowerCase())),
+  Effect.orElseSucceed(() => true),
+)
+
 /** The Docker Sandbox from the environment: DOCKER_HOST for the engine, SWE_GYM_RUN_ID for the run id (default fresh). */
 export const DockerSandboxLive: Layer.Layer<Sandbox, EngineUnavailable> = Layer.unwrapEffect(
-  Config.option(Config.nonEmptyString("SWE_GYM_RUN_ID")).pipe(
-    Effect.orElseSucceed(() => Option.none<string>()),
-    Effect.map((runId) => dockerSandboxLayer(Option.isSome(runId) ? { runId: runId.value } : {})),
+  Effect.all([
+    Config.option(Config.nonEmptyString("SWE_GYM_RUN_ID")).pipe(Effect.orElseSucceed(() => Option.none<string>())),
+    execSessionSetting,
+  ]).pipe(
+    Effect.map(([runId, execSession]) => dockerSandboxLayer({ ...(Option.isSome(runId) ? { runId: runId.value } : {}), execSession })),
   ),
 ).pipe(Layer.provide(DockerClientLive))

@@ -24,8 +24,8 @@ export const requireTestImage = Effect.gen(function* () {
 export const testRunId = (file: string): string => `test-${file}-${freshRunId()}`
 
 /** Sandbox + DockerClient for one run id; building it fails when the engine or the test image is missing. */
-export const testLayer = (runId: string) =>
-  dockerSandboxLayer({ runId }).pipe(
+export const testLayer = (runId: string, execSession = true) =>
+  dockerSandboxLayer({ runId, execSession }).pipe(
     Layer.provideMerge(Layer.effectDiscard(requireTestImage).pipe(Layer.provideMerge(DockerClientLive))),
   )
 
@@ -54,6 +54,6 @@ export const containerExists = (id: string) =>
  * (a shared layer failing in beforeAll would show the tests as skipped).
  */
 export const liveTest =
-  (runId: string) =>
+  (runId: string, execSession = true) =>
   (name: string, body: () => Effect.Effect<void, unknown, Sandbox | DockerClient | Scope.Scope>) =>
-    it.scopedLive(name, () => body().pipe(Effect.provide(testLayer(runId))))
+    it.scopedLive(name, () => body().pipe(Effect.provide(testLayer(runId, execSession))))

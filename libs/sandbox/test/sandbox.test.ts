@@ -10,11 +10,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DockerClient, DockerClientLive, DockerSandboxLive } from "../src/docker-sandbox.js"
 import { ManagedLabel, RunLabel } from "../src/labels.js"
-import { DefaultLimits, Sandbox } from "../src/sandbox.js"
+import { type Container, DefaultLimits, Sandbox } from "../src/sandbox.js"
 import { containerExists, containersOfRun, liveTest, testImage, testLayer, testRunId } from "./sandbox-fixtures.js"
 
 const runId = testRunId("sandbox")
-const live = liveTest(runId)
 
 afterAll(async () => {
   const left = await Effect.runPromise(containersOfRun(runId).pipe(Effect.provide(DockerClientLive)))
@@ -27,7 +26,12 @@ const timeout = "30 seconds"
 const failureOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Effect.flip(self).pipe(Effect.catchAllDefect((d) => Effect.dieMessage(`expected a failure, got a defect: ${String(d)}`)))
 
-describe("Docker sandbox", () => {
+// Every test runs twice: commands through the container's exec session (the default) and as plain Docker execs.
+describe.each([
+  { mode: "exec session", execSession: true },
+  { mode: "plain Docker execs", execSession: false },
+])("Docker sandbox ($mode)", ({ execSession }) => {
+  const live = liveTest(runId, execSession)
   live("runs python3 and reports its exit code and stdout", () =>
     Effect.gen(function* () {
       const sandbox = yield* Sandbox
@@ -99,9 +103,11 @@ describe("Docker sandbox", () => {
   live("kills the container when the in-container timeout does not stop the command (backstop)", () =>
     Effect.gen(function* () {
       const c = yield* (yield* Sandbox).create({ image: testImage })
-      // A `timeout` earlier on PATH that ignores its limit: only the host-side backstop can stop the command now.
+      // A `timeout` earlier on PATH that ignores its limit (a plain exec's in-container kill), and a process that leaves
+      // the command's process group and holds its output open (what the session's kill cannot reach): only the
+      // host-side backstop can stop the command now.
       yield* c.copyFiles([{ path: "timeout", content: "#!/bin/sh\nshift 3\nexec \"$@\"\n", mode: 0o755 }], "/usr/local/bin")
-      const error = yield* failureOf(c.exec("echo started; sleep 60", { timeout: "1 second" }))
+      const error = yield* failureOf(c.exec("echo started; setsid sleep 60", { timeout: "1 second" }))
       expect(error._tag).toBe("ExecTimeout")
       if (error._tag !== "ExecTimeout") return
       expect(error.containerKilled).toBe(true)
@@ -351,6 +357,65 @@ describe("Docker sandbox", () => {
       expect(Exit.isInterrupted(exit), Cause.pretty(Exit.isFailure(exit) ? exit.cause : Cause.empty)).toBe(true)
       expect(started).toHaveLength(1)
       expect(yield* listMarked).toEqual([])
+    }))
+})
+
+describe("exec session", () => {
+  const live = liveTest(runId, true)
+  const parentOf = (c: Container) =>
+    c.exec("cat /proc/$PPID/comm", { timeout }).pipe(Effect.map((r) => r.stdout.trim()))
+
+  live("commands run under the session's server, not a Docker exec each; without the session they run under timeout", () =>
+    Effect.gen(function* () {
+      const c = yield* (yield* Sandbox).create({ image: testImage })
+      // `sh -c` is the command; its parent is the session's Python server (plain execs: coreutils' timeout).
+      expect(yield* parentOf(c)).toMatch(/^python3/)
+      // Concurrent commands in one container each get their own answer.
+      const many = yield* Effect.all(
+        Array.from({ length: 8 }, (_, i) => c.exec(`sleep 0.$((${i} % 3)); echo ${i}; echo e${i} >&2; exit ${i}`, { timeout })),
+        { concurrency: "unbounded" },
+      )
+      expect(many.map((r) => [r.exitCode, r.stdout, r.stderr])).toEqual(Array.from({ length: 8 }, (_, i) => [i, `${i}\n`, `e${i}\n`]))
+    }).pipe(Effect.zipRight(
+      Effect.gen(function* () {
+        const c = yield* (yield* Sandbox).create({ image: testImage })
+        expect(yield* parentOf(c)).toBe("timeout")
+      }).pipe(Effect.provide(testLayer(runId, false))),
+    )))
+
+  live("a container without a working Python falls back to plain execs", () =>
+    Effect.gen(function* () {
+      // PYTHONHOME pointing nowhere stops every python3 from starting, the session's server included.
+      const c = yield* (yield* Sandbox).create({ image: testImage, env: { PYTHONHOME: "/nonexistent" } })
+      const r = yield* c.exec("echo fine", { timeout })
+      expect(r).toMatchObject({ exitCode: 0, stdout: "fine\n" })
+      expect(yield* parentOf(c)).toBe("timeout")
+    }))
+
+  live("a command that kills the server ends as killed (137); the next command opens a new session", () =>
+    Effect.gen(function* () {
+      const c = yield* (yield* Sandbox).create({ image: testImage })
+      expect(yield* parentOf(c)).toMatch(/^python3/)
+      const killed = yield* c.exec("kill -9 $PPID; sleep 5", { timeout })
+      expect(killed.exitCode).toBe(137)
+      expect(killed.stderr).toContain("exec session ended")
+      const next = yield* c.exec("echo again", { timeout })
+      expect(next).toMatchObject({ exitCode: 0, stdout: "again\n" })
+      expect(yield* parentOf(c)).toMatch(/^python3/)
+    }))
+
+  live("an exec given up by its caller (interrupted) kills its command in the container", () =>
+    Effect.gen(function* () {
+      const c = yield* (yield* Sandbox).create({ image: testImage })
+      // A script's name is its process's comm (`sleep` would also match the container's own `sleep infinity`).
+      yield* c.copyFiles([{ path: "long-wait", content: "#!/bin/sh\nsleep 60\n", mode: 0o755 }], "/usr/local/bin")
+      const fiber = yield* Effect.fork(c.exec("long-wait; touch /tmp/finished", { timeout: "120 seconds" }))
+      yield* c.exec("for i in $(seq 100); do grep -qx long-wait /proc/[0-9]*/comm 2>/dev/null && exit 0; sleep 0.1; done; exit 1", { timeout }).pipe(
+        Effect.filterOrFail((r) => r.exitCode === 0),
+      )
+      yield* Fiber.interrupt(fiber)
+      const gone = yield* c.exec("for i in $(seq 50); do grep -qx long-wait /proc/[0-9]*/comm 2>/dev/null || exit 0; sleep 0.1; done; exit 1", { timeout })
+      expect(gone.exitCode).toBe(0)
     }))
 })
 

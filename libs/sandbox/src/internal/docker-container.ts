@@ -22,6 +22,7 @@ import type { ArchiveFile } from "./archive.js"
 import { callEngine, engineFailure, isNoSuchContainer, isNotRunning, toEngineError } from "./engine-failure.js"
 import type { EngineFailure } from "./engine-failure.js"
 import { CappedCapture, FrameDemuxer } from "./exec-output.js"
+import { ExecSession, type SessionReply } from "./exec-session.js"
 
 /** How long after its timeout an exec may still run before the backstop kills its container. */
 export const BackstopGraceMs = 5_000
@@ -32,6 +33,16 @@ export const BackstopGraceMs = 5_000
  */
 export const DeathWatchMs = 1_500
 const DeathWatchPollMs = 100
+
+/** How long a new exec session may take to say READY (Python's start-up in a busy container) before plain execs are used. */
+export const SessionReadyTimeoutMs = 15_000
+/** Sessions opened per container at most (a command can kill the server; after this many, plain execs only). */
+const MaxSessionsPerContainer = 5
+
+/** How a container runs commands: through an exec session when it can (the default), or always as plain Docker execs. */
+export interface ExecSettings {
+  readonly session: boolean
+}
 
 const ExecState = Schema.Struct({ Running: Schema.Boolean, ExitCode: Schema.NullOr(Schema.Number) })
 
@@ -65,8 +76,45 @@ const toBuffer = (content: string | Uint8Array): Buffer =>
   typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content.buffer, content.byteOffset, content.byteLength)
 
 /** The Container API over one Docker container (its removal shared with the scope through `destroyed`). */
-export const makeContainer = (docker: Docker, id: string, spec: ContainerSpec, destroyed: Ref.Ref<boolean>): Container => {
+export const makeContainer = (
+  docker: Docker,
+  id: string,
+  spec: ContainerSpec,
+  destroyed: Ref.Ref<boolean>,
+  settings: ExecSettings = { session: true },
+): Container => {
   const handle = docker.getContainer(id)
+
+  // The exec session (exec-session.ts), opened by the first exec that can use it and reopened if a command killed it.
+  let session: ExecSession | undefined
+  let opening: Promise<ExecSession | string> | undefined
+  let sessionsOpened = 0
+  let sessionUnavailable = !settings.session
+
+  /** The session for an exec as `user`, if one is (or can be) running; None means a plain Docker exec. */
+  const sessionFor = (user: string | undefined): Effect.Effect<Option.Option<ExecSession>> =>
+    Effect.suspend(() => {
+      if (sessionUnavailable || user !== spec.user) return Effect.succeed(Option.none())
+      if (session !== undefined && !session.closed) return Effect.succeed(Option.some(session))
+      if (opening === undefined) {
+        if (sessionsOpened >= MaxSessionsPerContainer) {
+          sessionUnavailable = true
+          return Effect.succeed(Option.none())
+        }
+        sessionsOpened++
+        opening = ExecSession.open(docker, id, { user: spec.user, workdir: spec.workdir, readyTimeoutMs: SessionReadyTimeoutMs }).then((opened) => {
+          opening = undefined
+          if (typeof opened === "string") sessionUnavailable = true
+          else session = opened
+          return opened
+        })
+      }
+      const pending = opening
+      return Effect.promise(() => pending).pipe(
+        Effect.tap((opened) => typeof opened === "string" ? Effect.logDebug(`container ${id}: plain execs only (${opened})`) : Effect.void),
+        Effect.map((opened) => (typeof opened === "string" ? Option.none() : Option.some(opened))),
+      )
+    })
 
   /** ContainerDied when the engine says the container is gone or stopped; EngineError otherwise. */
   const classify = (operation: string) => (f: EngineFailure): Effect.Effect<never, EngineError | ContainerDied> =>
@@ -111,96 +159,171 @@ export const makeContainer = (docker: Docker, id: string, spec: ContainerSpec, d
     return false
   })
 
+  /** The parts of an exec both paths share: the command line, the limit, the captures. */
+  interface ExecPlan {
+    readonly argv: ReadonlyArray<string>
+    readonly command: string
+    readonly bounded: boolean
+    readonly limit: number
+    readonly stdout: CappedCapture
+    readonly stderr: CappedCapture
+    readonly headBytes: number
+    readonly tailBytes: number
+    readonly stdin: Buffer | undefined
+    readonly user: string | undefined
+    readonly workdir: string | undefined
+  }
+
+  /** What running the command gave: its exit code (null: none reported), whether our own timeout killed it, or no end in time. */
+  type Ended = { readonly _tag: "Ended"; readonly code: number | null; readonly ourTimeout: boolean; readonly durationMs: number } | { readonly _tag: "Backstop" }
+
+  /** A plain Docker exec: create, start and attach, drain, inspect until it exited. */
+  const plainExec = (plan: ExecPlan, opts: ExecOptions): Effect.Effect<Ended, EngineError | ContainerDied> =>
+    Effect.gen(function* () {
+      const wrapped = plan.bounded ? ["timeout", "-s", "KILL", `${plan.limit / 1000}`, ...plan.argv] : [...plan.argv]
+      const demux = new FrameDemuxer((stream, payload) => {
+        if (stream === "stdout") plan.stdout.push(payload)
+        else if (stream === "stderr") plan.stderr.push(payload)
+      })
+      const stdin = plan.stdin
+      const execHandle = yield* callEngine(() =>
+        handle.exec({
+          Cmd: wrapped,
+          AttachStdin: stdin !== undefined,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: false,
+          Env: envList(opts.env),
+          ...(plan.user === undefined ? {} : { User: plan.user }),
+          ...(plan.workdir === undefined ? {} : { WorkingDir: plan.workdir }),
+        })).pipe(Effect.catchAll(classify("exec.create")))
+
+      const startedAt = yield* Clock.currentTimeMillis
+      const socket = yield* callEngine(() =>
+        execHandle.start({ hijack: stdin !== undefined, stdin: stdin !== undefined, Detach: false, Tty: false })
+      ).pipe(Effect.catchAll(classify("exec.start")))
+
+      // Drain the attach stream to its end (all writers of stdout/stderr gone), capturing within the caps.
+      const drained = Effect.async<void, EngineError>((resume) => {
+        let settled = false
+        const settle = (result: Effect.Effect<void, EngineError>) => {
+          if (settled) return
+          settled = true
+          resume(result)
+        }
+        socket.on("data", (chunk: Buffer) => demux.push(chunk))
+        socket.on("end", () => settle(Effect.void))
+        socket.on("close", () => settle(Effect.void))
+        socket.on("error", (err: unknown) => settle(Effect.fail(toEngineError("exec.stream", id, engineFailure(err)))))
+        if (stdin !== undefined) socket.end(stdin)
+        return Effect.sync(() => socket.destroy())
+      })
+
+      // The stream can end before the process does (it may close its outputs): poll until the engine says it exited.
+      const inspectExec = callEngine(() => execHandle.inspect()).pipe(
+        Effect.catchAll(classify("exec.inspect")),
+        Effect.flatMap((raw) => decodeExecState(raw).pipe(Effect.orDie)),
+      )
+      const pollExit = (delayMs: number): Effect.Effect<number | null, EngineError | ContainerDied> =>
+        Effect.flatMap(inspectExec, (s) =>
+          s.Running
+            ? Effect.zipRight(Effect.sleep(Duration.millis(delayMs)), pollExit(Math.min(delayMs * 1.5, 250)))
+            : Effect.succeed(s.ExitCode))
+
+      const finished = Effect.zipRight(drained, pollExit(10))
+      const outcome = plan.bounded
+        ? yield* Effect.timeoutOption(finished, Duration.millis(plan.limit + BackstopGraceMs))
+        : Option.some(yield* finished)
+      if (Option.isNone(outcome)) return { _tag: "Backstop" } satisfies Ended
+      const durationMs = (yield* Clock.currentTimeMillis) - startedAt
+      // `timeout -s KILL` kills its own process group, itself included: the exec then reports 137 after the limit.
+      const code = outcome.value
+      return { _tag: "Ended", code, ourTimeout: plan.bounded && code === 137 && durationMs >= plan.limit, durationMs } satisfies Ended
+    })
+
+  /** The command through the exec session; None when the server could not start it (a plain exec then runs it). */
+  const sessionExec = (s: ExecSession, plan: ExecPlan, opts: ExecOptions): Effect.Effect<Option.Option<Ended>> =>
+    Effect.gen(function* () {
+      const startedAt = yield* Clock.currentTimeMillis
+      const request = {
+        argv: plan.argv,
+        cwd: opts.workdir,
+        env: opts.env,
+        timeoutSeconds: plan.bounded ? plan.limit / 1000 : undefined,
+        headBytes: plan.headBytes,
+        tailBytes: plan.tailBytes,
+        stdin: plan.stdin,
+      }
+      const replied = Effect.async<SessionReply>((resume) => {
+        const kill = s.run(request, (reply) => resume(Effect.succeed(reply)))
+        return Effect.sync(kill)
+      })
+      const outcome = plan.bounded ? yield* Effect.timeoutOption(replied, Duration.millis(plan.limit + BackstopGraceMs)) : Option.some(yield* replied)
+      if (Option.isNone(outcome)) return Option.some<Ended>({ _tag: "Backstop" })
+      const durationMs = (yield* Clock.currentTimeMillis) - startedAt
+      const reply = outcome.value
+      switch (reply._tag) {
+        case "NotStarted":
+          yield* Effect.logDebug(`container ${id}: the session could not start ${plan.command} (${reply.reason}); running it as a plain exec`)
+          return Option.none()
+        case "SessionEnded":
+          // The server is gone with the command (killed by it, by the OOM killer, or the container stopped): the command
+          // ends as killed, and the death watch below tells the cases apart.
+          plan.stderr.push(Buffer.from(`[swe-gym: the command's exec session ended: ${reply.reason}]\n`))
+          return Option.some<Ended>({ _tag: "Ended", code: 137, ourTimeout: false, durationMs })
+        case "Finished":
+          plan.stdout.restore(reply.stdout.head, reply.stdout.tail, reply.stdout.total)
+          plan.stderr.restore(reply.stderr.head, reply.stderr.tail, reply.stderr.total)
+          // A process outside the command's group still holds its output past the limit: as for a plain exec whose
+          // stream does not end, only killing the container stops it.
+          if (reply.escaped) return Option.some<Ended>({ _tag: "Backstop" })
+          return Option.some<Ended>({ _tag: "Ended", code: reply.exitCode, ourTimeout: reply.timedOut, durationMs })
+      }
+    })
+
   const exec = Effect.fn("sandbox.exec")(function* (cmd: string | ReadonlyArray<string>, opts: ExecOptions) {
     const argv = typeof cmd === "string" ? ["/bin/sh", "-c", cmd] : [...cmd]
     const command = showCommand(argv)
     yield* Effect.annotateCurrentSpan({ "sandbox.container": id, "sandbox.command": command })
     const timeoutMs = Duration.toMillis(Duration.decode(opts.timeout))
-    const bounded = Number.isFinite(timeoutMs)
     // `timeout 0` would mean "no timeout": the smallest real limit is 1 ms.
-    const limit = Math.max(timeoutMs, 1)
-    const wrapped = bounded ? ["timeout", "-s", "KILL", `${limit / 1000}`, ...argv] : argv
     const cap = Math.max(opts.maxOutputBytes ?? DefaultMaxOutputBytes, 0)
     const headBytes = Math.floor(cap / 4)
-    const stdout = new CappedCapture(headBytes, cap - headBytes)
-    const stderr = new CappedCapture(headBytes, cap - headBytes)
-    const demux = new FrameDemuxer((stream, payload) => {
-      if (stream === "stdout") stdout.push(payload)
-      else if (stream === "stderr") stderr.push(payload)
-    })
-    const stdin = opts.stdin === undefined ? undefined : toBuffer(opts.stdin)
-    const user = opts.user ?? spec.user
-    const workdir = opts.workdir ?? spec.workdir
+    const plan: ExecPlan = {
+      argv,
+      command,
+      bounded: Number.isFinite(timeoutMs),
+      limit: Math.max(timeoutMs, 1),
+      stdout: new CappedCapture(headBytes, cap - headBytes),
+      stderr: new CappedCapture(headBytes, cap - headBytes),
+      headBytes,
+      tailBytes: cap - headBytes,
+      stdin: opts.stdin === undefined ? undefined : toBuffer(opts.stdin),
+      user: opts.user ?? spec.user,
+      workdir: opts.workdir ?? spec.workdir,
+    }
 
-    const execHandle = yield* callEngine(() =>
-      handle.exec({
-        Cmd: wrapped,
-        AttachStdin: stdin !== undefined,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: false,
-        Env: envList(opts.env),
-        ...(user === undefined ? {} : { User: user }),
-        ...(workdir === undefined ? {} : { WorkingDir: workdir }),
-      })).pipe(Effect.catchAll(classify("exec.create")))
-
-    const startedAt = yield* Clock.currentTimeMillis
-    const socket = yield* callEngine(() =>
-      execHandle.start({ hijack: stdin !== undefined, stdin: stdin !== undefined, Detach: false, Tty: false })
-    ).pipe(Effect.catchAll(classify("exec.start")))
-
-    // Drain the attach stream to its end (all writers of stdout/stderr gone), capturing within the caps.
-    const drained = Effect.async<void, EngineError>((resume) => {
-      let settled = false
-      const settle = (result: Effect.Effect<void, EngineError>) => {
-        if (settled) return
-        settled = true
-        resume(result)
-      }
-      socket.on("data", (chunk: Buffer) => demux.push(chunk))
-      socket.on("end", () => settle(Effect.void))
-      socket.on("close", () => settle(Effect.void))
-      socket.on("error", (err: unknown) => settle(Effect.fail(toEngineError("exec.stream", id, engineFailure(err)))))
-      if (stdin !== undefined) socket.end(stdin)
-      return Effect.sync(() => socket.destroy())
-    })
-
-    // The stream can end before the process does (it may close its outputs): poll until the engine says it exited.
-    const inspectExec = callEngine(() => execHandle.inspect()).pipe(
-      Effect.catchAll(classify("exec.inspect")),
-      Effect.flatMap((raw) => decodeExecState(raw).pipe(Effect.orDie)),
-    )
-    const pollExit = (delayMs: number): Effect.Effect<number | null, EngineError | ContainerDied> =>
-      Effect.flatMap(inspectExec, (s) =>
-        s.Running
-          ? Effect.zipRight(Effect.sleep(Duration.millis(delayMs)), pollExit(Math.min(delayMs * 1.5, 250)))
-          : Effect.succeed(s.ExitCode))
-    const exitCode = pollExit(10)
-
-    const finished = Effect.zipRight(drained, exitCode)
-    const outcome = bounded
-      ? yield* Effect.timeoutOption(finished, Duration.millis(limit + BackstopGraceMs))
-      : Option.some(yield* finished)
-    const durationMs = (yield* Clock.currentTimeMillis) - startedAt
+    const viaSession = yield* sessionFor(plan.user)
+    yield* Effect.annotateCurrentSpan({ "sandbox.exec_session": Option.isSome(viaSession) })
+    const fromSession = Option.isSome(viaSession) ? yield* sessionExec(viaSession.value, plan, opts) : Option.none<Ended>()
+    const ended = Option.isSome(fromSession) ? fromSession.value : yield* plainExec(plan, opts)
 
     const timedOut = (containerKilled: boolean) =>
       new ExecTimeout({
         containerId: id,
         command,
-        timeoutMs: limit,
-        stdout: stdout.text(),
-        stderr: stderr.text(),
+        timeoutMs: plan.limit,
+        stdout: plan.stdout.text(),
+        stderr: plan.stderr.text(),
         containerKilled,
       })
 
-    if (Option.isNone(outcome)) {
+    if (ended._tag === "Backstop") {
       // Backstop: the in-container kill did not end the exec. Killing the container is the only sure stop.
       yield* callEngine(() => handle.kill({ signal: "SIGKILL" })).pipe(Effect.ignore)
       return yield* Effect.fail(timedOut(true))
     }
-    const code = outcome.value
-    // `timeout -s KILL` kills its own process group, itself included: the exec then reports 137 after the limit.
-    const ourTimeout = bounded && code === 137 && durationMs >= limit
+    const { code, ourTimeout, durationMs } = ended
     if (code === null || code === 137) {
       // Killed: by our timeout, by the OOM killer, or the whole container died underneath the command. The engine can
       // report the exec's end a moment before the container's: unless it was our timeout, watch the container briefly.
@@ -211,12 +334,12 @@ export const makeContainer = (docker: Docker, id: string, spec: ContainerSpec, d
 
     const result: ExecResult = {
       exitCode: code,
-      stdout: stdout.text(),
-      stderr: stderr.text(),
-      stdoutTruncated: stdout.truncated,
-      stderrTruncated: stderr.truncated,
-      stdoutBytes: stdout.totalBytes,
-      stderrBytes: stderr.totalBytes,
+      stdout: plan.stdout.text(),
+      stderr: plan.stderr.text(),
+      stdoutTruncated: plan.stdout.truncated,
+      stderrTruncated: plan.stderr.truncated,
+      stdoutBytes: plan.stdout.totalBytes,
+      stderrBytes: plan.stderr.totalBytes,
       durationMs,
     }
     return result

@@ -64,6 +64,16 @@ export class CappedCapture {
     }
   }
 
+  /** Takes a capture made elsewhere with the same caps (the exec session's server): its kept head and tail, and its total. */
+  restore(head: Buffer, tail: Buffer, total: number): void {
+    this.head.length = 0
+    this.head.push(head)
+    this.headSize = head.length
+    this.tail = [tail]
+    this.tailSize = tail.length
+    this.total = total
+  }
+
   /** The kept text, decoded as UTF-8 with U+FFFD for invalid bytes; a marker line stands for the dropped middle. */
   text(): string {
     const decode = (parts: ReadonlyArray<Buffer>) => new TextDecoder("utf-8", { fatal: false }).decode(Buffer.concat(parts))
