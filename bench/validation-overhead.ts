@@ -1,6 +1,8 @@
 // Overhead and throughput of the harness's validate stage on the sample's 8 candidates, in one run:
 //   (a) validate at concurrency 1, fresh DuckDB (nothing answered from the store): wall time per instance and in total,
-//   (b) the same at concurrency 2 (another fresh DuckDB): throughput and speed-up over (a),
+//   (a0) the same with prepareAhead 0 (each candidate prepared in its own slot, nothing overlapped), and
+//   (a-) also with plain Docker execs (SWE_GYM_EXEC_SESSION=0): the harness's overhead without either,
+//   (b) the same as (a) at concurrency 2 (another fresh DuckDB): throughput and speed-up over (a),
 //   (c) the baseline: per candidate, the same steps as one plain `docker run --rm --network none` shell command (with the
 //       harness's container limits: 1 CPU, 2 GiB, 512 pids) through
 //       the docker CLI (check out base_commit, git apply test_patch, test command twice, git apply patch, test command
@@ -67,7 +69,7 @@ interface HarnessRun {
   readonly results: ReadonlyArray<Validated>
 }
 
-const harnessRun = (concurrency: number): Promise<HarnessRun> =>
+const harnessRun = (concurrency: number, prepareAhead?: number): Promise<HarnessRun> =>
   Effect.runPromise(
     Effect.gen(function* () {
       const specs = yield* loadSpecs(specsDir)
@@ -75,7 +77,7 @@ const harnessRun = (concurrency: number): Promise<HarnessRun> =>
       const started = performance.now()
       let last = started
       const results = yield* Stream.fromIterable(candidates).pipe(
-        validate({ concurrency }),
+        validate({ concurrency, ...(prepareAhead === undefined ? {} : { prepareAhead }) }),
         Stream.provideSomeLayer(environmentsLayer({ specs })),
         Stream.tap((v) =>
           Effect.sync(() => {
@@ -165,22 +167,39 @@ const [warm] = candidates
 if (warm !== undefined) await dockerRun(warm, images.get(warm.instance_id) ?? (() => { throw new Error("no image") })())
 
 const a: Array<HarnessRun> = []
+const a0: Array<HarnessRun> = []
+const aPlain: Array<HarnessRun> = []
 const b: Array<HarnessRun> = []
 const c: Array<Awaited<ReturnType<typeof baselineRun>>> = []
 for (let i = 0; i < repeats; i++) {
   log(`repetition ${i + 1}/${repeats}: (a) validate, concurrency 1`)
   a.push(await harnessRun(1))
-  log(`  ${(a.at(-1)?.totalMs ?? 0) / 1000} s; (b) validate, concurrency 2`)
+  log(`  ${(a.at(-1)?.totalMs ?? 0) / 1000} s; (a0) validate, concurrency 1, prepareAhead 0`)
+  a0.push(await harnessRun(1, 0))
+  log(`  ${(a0.at(-1)?.totalMs ?? 0) / 1000} s; (a-) validate, concurrency 1, prepareAhead 0, plain Docker execs`)
+  process.env["SWE_GYM_EXEC_SESSION"] = "0"
+  aPlain.push(await harnessRun(1, 0))
+  delete process.env["SWE_GYM_EXEC_SESSION"]
+  log(`  ${(aPlain.at(-1)?.totalMs ?? 0) / 1000} s; (b) validate, concurrency 2`)
   b.push(await harnessRun(2))
   log(`  ${(b.at(-1)?.totalMs ?? 0) / 1000} s; (c) plain docker run, sequential`)
   c.push(await baselineRun(images))
   log(`  ${(c.at(-1)?.totalMs ?? 0) / 1000} s`)
 }
 
-for (const run of [...a, ...b]) {
+for (const run of [...a, ...a0, ...aPlain, ...b]) {
   const fromStore = run.results.filter((v) => v.cached).length
   if (fromStore > 0) throw new Error(`${fromStore} verdicts came from the store: the DuckDB file was not fresh`)
   if (run.results.length !== candidates.length) throw new Error(`validate returned ${run.results.length} of ${candidates.length} verdicts`)
+}
+
+// Every way of running must reach the same verdicts and labels: overlap and exec sessions change speed, not results.
+const labelsOf = (r: HarnessRun) =>
+  JSON.stringify(r.results.map((v) => [v.result.instance_id, v.result.kept, v.result.reason, v.result.FAIL_TO_PASS, v.result.PASS_TO_PASS]).sort())
+for (const [name, runs] of [["(a0)", a0], ["(a-)", aPlain], ["(b)", b], ["(a)", a]] as const) {
+  for (const run of runs) {
+    if (a[0] !== undefined && labelsOf(run) !== labelsOf(a[0])) throw new Error(`${name} reached other verdicts or labels than (a)'s first run`)
+  }
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`
@@ -188,6 +207,8 @@ const perA = (id: string) => median(a.map((r) => r.perInstanceMs.get(id) ?? 0))
 const perC = (id: string) => median(c.map((r) => r.perInstanceMs.get(id) ?? 0))
 const totalA = median(a.map((r) => r.totalMs))
 const totalB = median(b.map((r) => r.totalMs))
+const totalA0 = median(a0.map((r) => r.totalMs))
+const totalAPlain = median(aPlain.map((r) => r.totalMs))
 const totalC = median(c.map((r) => r.totalMs))
 const perMinute = (ms: number) => ((candidates.length * 60_000) / ms).toFixed(2)
 const verdicts = new Map((a[0]?.results ?? []).map((v) => [v.result.instance_id, v.result.kept ? "kept" : v.result.reason]))
@@ -209,10 +230,14 @@ const lines = [
   "| run | wall time | instances/min |",
   "| --- | ---: | ---: |",
   `| (a) validate, concurrency 1 | ${secs(totalA)} | ${perMinute(totalA)} |`,
+  `| (a0) validate, concurrency 1, prepareAhead 0 | ${secs(totalA0)} | ${perMinute(totalA0)} |`,
+  `| (a-) validate, concurrency 1, prepareAhead 0, plain Docker execs | ${secs(totalAPlain)} | ${perMinute(totalAPlain)} |`,
   `| (b) validate, concurrency 2 | ${secs(totalB)} | ${perMinute(totalB)} |`,
   `| (c) plain docker run, sequential | ${secs(totalC)} | ${perMinute(totalC)} |`,
   "",
   `harness overhead (a)/(c):            ${(totalA / totalC).toFixed(2)}x the wall time of plain docker run`,
+  `without preparing ahead (a0)/(c):    ${(totalA0 / totalC).toFixed(2)}x`,
+  `without exec sessions either (a-)/(c): ${(totalAPlain / totalC).toFixed(2)}x`,
   `speed-up of concurrency 2 (a)/(b):   ${(totalA / totalB).toFixed(2)}x`,
   `concurrency 2 vs plain sequential (c)/(b): ${(totalC / totalB).toFixed(2)}x`,
 ]

@@ -13,14 +13,21 @@ import { deriveLabels, type DerivedLabels } from "./grading.js"
 import { GradingVersion } from "./grading-version.js"
 import { auditLabels, describeLabelAudit, labelAuditCount } from "./label-audit.js"
 import { type EnvironmentUnavailable, InstanceEnvironments, isInfrastructureFault } from "./instance-environments.js"
+import type { PreparedInstance } from "./instance-container.js"
 import { applyPatch, patchTargetFiles } from "./patch-apply.js"
 import { runTests, testFilesToRun, type TestRun } from "./test-run.js"
 import { findValidation, isFinalVerdict, saveValidation } from "./validation-store.js"
 
 /** Options of the validate stage (environments come from the InstanceEnvironments service). */
 export interface ValidateOptions {
-  /** Candidates validated at once (default: the number of CPU cores). */
+  /** Candidates whose tests run at once (default: the number of CPU cores). */
   readonly concurrency?: number
+  /**
+   * Candidates prepared ahead (default 1): while `concurrency` candidates run their tests, this many more have their
+   * container created and their repository prepared, and a finished candidate's container is removed outside the
+   * test slots — so a candidate's tests start as soon as a slot frees. 0 prepares each candidate in its slot.
+   */
+  readonly prepareAhead?: number
   /** Runs with only the test patch applied (default 2: an id seen in one run only is unstable, not broken). */
   readonly beforeRuns?: number
   /** Runs with the gold patch applied (default 2: a test whose outcome changes between them is flaky). */
@@ -182,38 +189,46 @@ type PhaseOutcome =
   | { readonly _tag: "Ran"; readonly before: ReadonlyArray<TestRun>; readonly after: ReadonlyArray<TestRun>; readonly image: string }
   | { readonly _tag: "Stopped"; readonly reason: ValidationReason; readonly detail: string; readonly before: ReadonlyArray<TestRun>; readonly after: ReadonlyArray<TestRun> }
 
-/** Prepares the container and runs both phases (one container: before runs, gold patch, after runs). */
-const runPhases = (instance: TaskInstance, options: Required<Pick<ValidateOptions, "beforeRuns" | "afterRuns">>) =>
+/**
+ * Prepares the container and runs both phases (one container: before runs, gold patch, after runs); the phases run
+ * holding one of the stage's test slots, the preparation and the container's removal do not.
+ */
+const runPhases = (instance: TaskInstance, options: Required<Pick<ValidateOptions, "beforeRuns" | "afterRuns">>, testSlots: Effect.Semaphore | undefined) =>
   Effect.scoped(
     Effect.gen(function* () {
       const environments = yield* InstanceEnvironments
       const prepared = yield* environments.prepare(instance)
-      const container = prepared.container
-      const spec = prepared.spec
-      const files = testFilesToRun(patchTargetFiles(instance.test_patch))
-      const testPatch = yield* applyPatch(container, instance.test_patch)
-      if (!testPatch.applied) {
-        return { _tag: "Stopped", reason: "test_patch_did_not_apply", detail: `${testPatch.reason}\n${tail(testPatch.log, 2000)}`, before: [], after: [] } satisfies PhaseOutcome
-      }
-      const before: Array<TestRun> = []
-      for (let i = 0; i < options.beforeRuns; i++) {
-        const run = yield* runTests(container, spec, files)
-        before.push(run)
-        if (run.timedOut) return { _tag: "Stopped", reason: "tests_timed_out", detail: `run ${i + 1} before the gold patch was killed after ${spec.timeouts.test_seconds} s: ${run.command}`, before, after: [] } satisfies PhaseOutcome
-      }
-      const gold = yield* applyPatch(container, instance.patch)
-      if (!gold.applied) {
-        return { _tag: "Stopped", reason: "gold_patch_did_not_apply", detail: `${gold.reason}\n${tail(gold.log, 2000)}`, before, after: [] } satisfies PhaseOutcome
-      }
-      const after: Array<TestRun> = []
-      for (let i = 0; i < options.afterRuns; i++) {
-        const run = yield* runTests(container, spec, files)
-        after.push(run)
-        if (run.timedOut) return { _tag: "Stopped", reason: "tests_timed_out", detail: `run ${i + 1} after the gold patch was killed after ${spec.timeouts.test_seconds} s: ${run.command}`, before, after } satisfies PhaseOutcome
-      }
-      return { _tag: "Ran", before, after, image: prepared.image.reference } satisfies PhaseOutcome
+      return yield* (testSlots === undefined ? phasesIn(prepared, instance, options) : testSlots.withPermits(1)(phasesIn(prepared, instance, options)))
     }),
   )
+
+const phasesIn = (prepared: PreparedInstance, instance: TaskInstance, options: Required<Pick<ValidateOptions, "beforeRuns" | "afterRuns">>) =>
+  Effect.gen(function* () {
+    const container = prepared.container
+    const spec = prepared.spec
+    const files = testFilesToRun(patchTargetFiles(instance.test_patch))
+    const testPatch = yield* applyPatch(container, instance.test_patch)
+    if (!testPatch.applied) {
+      return { _tag: "Stopped", reason: "test_patch_did_not_apply", detail: `${testPatch.reason}\n${tail(testPatch.log, 2000)}`, before: [], after: [] } satisfies PhaseOutcome
+    }
+    const before: Array<TestRun> = []
+    for (let i = 0; i < options.beforeRuns; i++) {
+      const run = yield* runTests(container, spec, files)
+      before.push(run)
+      if (run.timedOut) return { _tag: "Stopped", reason: "tests_timed_out", detail: `run ${i + 1} before the gold patch was killed after ${spec.timeouts.test_seconds} s: ${run.command}`, before, after: [] } satisfies PhaseOutcome
+    }
+    const gold = yield* applyPatch(container, instance.patch)
+    if (!gold.applied) {
+      return { _tag: "Stopped", reason: "gold_patch_did_not_apply", detail: `${gold.reason}\n${tail(gold.log, 2000)}`, before, after: [] } satisfies PhaseOutcome
+    }
+    const after: Array<TestRun> = []
+    for (let i = 0; i < options.afterRuns; i++) {
+      const run = yield* runTests(container, spec, files)
+      after.push(run)
+      if (run.timedOut) return { _tag: "Stopped", reason: "tests_timed_out", detail: `run ${i + 1} after the gold patch was killed after ${spec.timeouts.test_seconds} s: ${run.command}`, before, after } satisfies PhaseOutcome
+    }
+    return { _tag: "Ran", before, after, image: prepared.image.reference } satisfies PhaseOutcome
+  })
 
 /** Store writes that fail are retried (a locked or busy database) before the stage fails. */
 const storeRetries = Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
@@ -222,7 +237,7 @@ const storeRetries = Schedule.exponential("200 millis").pipe(Schedule.intersect(
  * Validates one candidate. Every problem with the candidate or its environment ends as a verdict with its reason; the
  * only failure is a verdict that cannot be stored (after retries): a result that is not kept is not a result.
  */
-export const validateOne = Effect.fn("harness.validateOne")(function* (instance: TaskInstance, options: ValidateOptions) {
+export const validateOne = Effect.fn("harness.validateOne")(function* (instance: TaskInstance, options: ValidateOptions, testSlots?: Effect.Semaphore) {
   const environments = yield* InstanceEnvironments
   const beforeRuns = Math.max(1, options.beforeRuns ?? 2)
   const afterRuns = Math.max(1, options.afterRuns ?? 2)
@@ -254,7 +269,7 @@ export const validateOne = Effect.fn("harness.validateOne")(function* (instance:
 
   const transient = Schedule.exponential(options.retryBase ?? "1 second").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(options.retries ?? 3)))
   const phases = yield* Effect.either(
-    runPhases(instance, { beforeRuns, afterRuns }).pipe(Effect.retry({ schedule: transient, while: isInfrastructureFault })),
+    runPhases(instance, { beforeRuns, afterRuns }, testSlots).pipe(Effect.retry({ schedule: transient, while: isInfrastructureFault })),
   )
   const base = { key, image: env.reference }
   let verdict: ValidationResult
@@ -327,17 +342,20 @@ export const validate = (options: ValidateOptions = {}) =>
         Effect.gen(function* () {
           yield* report({ _tag: "ValidationFinished", summary: yield* Ref.get(summary), seconds: yield* elapsed(started), interrupted: Exit.isInterrupted(exit) })
         }))
+      const concurrency = Math.max(1, options.concurrency ?? availableParallelism())
+      const ahead = Math.max(0, options.prepareAhead ?? 1)
+      const testSlots = ahead === 0 ? undefined : yield* Effect.makeSemaphore(concurrency)
       return candidates.pipe(
         Stream.mapEffect(
           (instance) =>
             Effect.gen(function* () {
               const t0 = yield* Clock.currentTimeMillis
-              const validated = yield* validateOne(instance, options)
+              const validated = yield* validateOne(instance, options, testSlots)
               const s = yield* Ref.updateAndGet(summary, (x) => addToSummary(x, validated))
               yield* report({ _tag: "CandidateValidated", validated, seconds: validated.cached ? 0 : yield* elapsed(t0), summary: s })
               return validated
             }),
-          { concurrency: options.concurrency ?? Math.max(1, availableParallelism()) },
+          { concurrency: concurrency + ahead },
         ),
       )
     }),

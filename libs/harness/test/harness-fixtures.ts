@@ -3,7 +3,7 @@
 // layers (real Docker engine, real DuckDB file).
 import { NodeContext } from "@effect/platform-node"
 import type { EnvironmentSpec, TaskInstance } from "@swe-gym/domain"
-import { DockerClient, DockerClientLive, Sandbox, baseImageTag, dockerSandboxLayer, freshRunId, pythonBaseRecipe } from "@swe-gym/sandbox"
+import { DockerClient, DockerClientLive, Sandbox, baseImageTag, dockerSandboxLayer, execSessionSetting, freshRunId, pythonBaseRecipe } from "@swe-gym/sandbox"
 import { Store } from "@swe-gym/store"
 import { Effect, Layer, Schema } from "effect"
 import { execFileSync } from "node:child_process"
@@ -143,7 +143,7 @@ export interface ContainerCounter {
 /** A decorator of Sandbox.create (fault injection). */
 export type CreateDecorator = (create: Sandbox["Type"]["create"]) => Sandbox["Type"]["create"]
 
-/** Sandbox (counting creations, optionally decorated) + DockerClient + platform, for one run id. */
+/** Sandbox (counting creations, optionally decorated) + DockerClient + platform, for one run id (SWE_GYM_EXEC_SESSION=0: plain execs). */
 export const dockerLayer = (counter: ContainerCounter = { created: 0 }, runId = `test-harness-${freshRunId()}`, decorate: CreateDecorator = (c) => c) => {
   const counting = Layer.effect(
     Sandbox,
@@ -152,7 +152,7 @@ export const dockerLayer = (counter: ContainerCounter = { created: 0 }, runId = 
         ...sandbox,
         create: decorate((spec) => Effect.zipRight(Effect.sync(() => counter.created++), sandbox.create(spec))),
       })),
-  ).pipe(Layer.provide(dockerSandboxLayer({ runId })))
+  ).pipe(Layer.provide(Layer.unwrapEffect(Effect.map(execSessionSetting, (execSession) => dockerSandboxLayer({ runId, execSession })))))
   return Layer.mergeAll(counting, NodeContext.layer).pipe(
     Layer.provideMerge(Layer.effectDiscard(requireBaseImage).pipe(Layer.provideMerge(DockerClientLive))),
   )

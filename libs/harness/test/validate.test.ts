@@ -10,7 +10,7 @@ import { loadSpecs } from "../src/environment-spec-files.js"
 import { assignSetupCommits, validate, type Validated, type ValidateOptions, validationKey, verdictOf } from "../src/validate.js"
 import { findValidation } from "../src/validation-store.js"
 import { MirrorNotFound } from "@swe-gym/git"
-import { type ContainerCounter, dockerLayer, environmentsLayer, expected, sampleCandidates, storeLayer, tempDir } from "./harness-fixtures.js"
+import { type ContainerCounter, type CreateDecorator, dockerLayer, environmentsLayer, expected, sampleCandidates, storeLayer, tempDir } from "./harness-fixtures.js"
 
 const matches = (pattern: string, id: string): boolean =>
   new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(id)
@@ -165,4 +165,53 @@ describe("validate on the sample (Docker)", () => {
       expect(r?.result.detail).toContain("no export of nowhere/repo")
       expect(Option.isNone(yield* findValidation(r?.result.key ?? ""))).toBe(true)
     }).pipe(Effect.provide(Layer.mergeAll(dockerLayer(), storeLayer(join(tempDir("swe-gym-validate-"), "v.duckdb")), NodeContext.layer))), 120_000)
+})
+
+describe("validate prepares ahead (Docker)", () => {
+  interface Overlap { live: number; maxLive: number; tests: number; maxTests: number }
+  // Counts live containers and test-command execs in flight (the sample's test commands run pytest or unittest).
+  const tracking = (o: Overlap): CreateDecorator => (create) => (spec) =>
+    Effect.gen(function* () {
+      const c = yield* create(spec)
+      o.live++
+      o.maxLive = Math.max(o.maxLive, o.live)
+      yield* Effect.addFinalizer(() => Effect.sync(() => void o.live--))
+      const exec: typeof c.exec = (cmd, opts) => {
+        const isTest = /pytest|unittest/.test(typeof cmd === "string" ? cmd : cmd.join(" "))
+        return Effect.acquireUseRelease(
+          Effect.sync(() => {
+            if (!isTest) return
+            o.tests++
+            o.maxTests = Math.max(o.maxTests, o.tests)
+          }),
+          () => c.exec(cmd, opts),
+          () => Effect.sync(() => void (isTest && o.tests--)),
+        )
+      }
+      return { ...c, exec }
+    })
+
+  const runTracked = (prepareAhead: number, o: Overlap = { live: 0, maxLive: 0, tests: 0, maxTests: 0 }) =>
+    Effect.gen(function* () {
+      const specs = yield* loadSpecs(specsDir)
+      const candidates = assignSetupCommits(sampleCandidates()).filter((c) => c.repo === "sample/calc")
+      const results = yield* Stream.fromIterable(candidates).pipe(
+        validate({ concurrency: 1, prepareAhead }),
+        Stream.runCollect,
+        Effect.provide(environmentsLayer({ specs })),
+      )
+      const verdicts = Chunk.toReadonlyArray(results).map((v) => [v.result.instance_id, v.result.reason, v.result.FAIL_TO_PASS, v.result.PASS_TO_PASS])
+      return { o, verdicts }
+    }).pipe(Effect.provide(Layer.mergeAll(dockerLayer({ created: 0 }, undefined, tracking(o)), storeLayer(join(tempDir("swe-gym-ahead-"), "v.duckdb")), NodeContext.layer)))
+
+  it.live("at concurrency 1 the next candidate's container is prepared while one runs its tests; never two test runs at once; the same verdicts", () =>
+    Effect.gen(function* () {
+      const ahead = yield* runTracked(1)
+      const inSlot = yield* runTracked(0)
+      expect(ahead.verdicts).toHaveLength(3)
+      expect(ahead.verdicts).toEqual(inSlot.verdicts)
+      expect(ahead.o.maxTests).toBe(1)
+      expect(ahead.o.maxLive).toBe(2)
+      expect(inSlot.o).toMatchObject({ maxTests: 1, maxLive: 1 })
+    }), 300_000)
 })
