@@ -76,6 +76,10 @@ const validateCommand = Command.make(
     out: Options.text("out").pipe(Options.optional, Options.withDescription("write the kept candidates, with their labels, to this JSONL file (rewritten whole by every run, stored verdicts included)")),
     concurrency,
     reruns: Options.integer("reruns").pipe(Options.optional, Options.withDescription("runs of the tests after the gold patch (default 2): a test whose outcome differs between them is flaky")),
+    prepareAhead: Options.integer("prepare-ahead").pipe(
+      Options.optional,
+      Options.withDescription("candidates whose containers are prepared while --concurrency others run their tests (default 1; 0: prepare each in its slot)"),
+    ),
     ...environmentOptions,
   },
   (args) =>
@@ -83,7 +87,9 @@ const validateCommand = Command.make(
       const out = optional(args.out)
       const n = optional(args.concurrency)
       const reruns = optional(args.reruns)
+      const prepareAhead = optional(args.prepareAhead)
       const ids = optional(idsOf(args.instanceIds))
+      if (prepareAhead !== undefined && prepareAhead < 0) return yield* Effect.fail(new Error(`--prepare-ahead must be 0 or more, not ${prepareAhead}`))
       yield* runValidate({
         instances: args.instances,
         specs: args.specs,
@@ -92,6 +98,7 @@ const validateCommand = Command.make(
         ...(out === undefined ? {} : { out }),
         ...(n === undefined ? {} : { concurrency: n }),
         ...(reruns === undefined ? {} : { reruns }),
+        ...(prepareAhead === undefined ? {} : { prepareAhead }),
       })
     }).pipe(Effect.provide(runnerLayer(args.db, `validate-${freshRunId()}`, environmentOf(args)))),
 ).pipe(Command.withDescription("Validate task candidates: keep those with FAIL_TO_PASS tests, set flaky, unstable and breaking ones apart"))

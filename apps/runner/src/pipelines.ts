@@ -184,6 +184,8 @@ export interface ValidateArgs extends CommonArgs {
   readonly labels?: LabelChoice
   /** Runs of the tests after the gold patch (default 2; outcomes differing between them are flaky). */
   readonly reruns?: number
+  /** Candidates prepared ahead of the test slots (default 1; 0: each prepared in its slot). */
+  readonly prepareAhead?: number
   /** Directory of environment spec files (the published instances record the spec hash). */
   readonly specs: string
 }
@@ -210,6 +212,7 @@ export const runValidate = Effect.fn("runner.validate")(function* (args: Validat
       onProgress: renderValidationEvent,
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(args.reruns === undefined ? {} : { afterRuns: args.reruns }),
+      ...(args.prepareAhead === undefined ? {} : { prepareAhead: args.prepareAhead }),
     }),
     Stream.runForEach((v) => Effect.sync(() => results.push(v))),
     // Interrupted or failed: the out file still holds what finished (the next run rewrites it whole).
