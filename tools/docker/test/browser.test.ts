@@ -4,12 +4,12 @@
 import { NodeContext, NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { CommandFailed, CommandRunner, HostLive, type ProgressLine, ProgressReporter, SystemFacts } from "@swe-gym/sandbox"
-import { ConfigProvider, Console, Effect, Exit, Layer, Option } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { BrowserUnavailable, chromiumVersion, ensureChromium } from "../src/browser.js"
-import { cli } from "../src/cli.js"
+import { runCliPrinting } from "./cli-output.js"
 
 const tempDirs: Array<string> = []
 const tempDir = () => {
@@ -193,24 +193,12 @@ describe("chromiumVersion", () => {
   })
 })
 
-/** Runs the CLI with `args`; returns what it printed on stdout and stderr. */
-const runCli = (...args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const stdout: Array<string> = []
-    const stderr: Array<string> = []
-    const keep = (lines: Array<string>) => (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(parts.join(" ")))
-    yield* Console.consoleWith((console) =>
-      cli(["node", "swe-gym-docker", ...args]).pipe(Effect.withConsole({ ...console, log: keep(stdout), error: keep(stderr) })),
-    )
-    return { stdout, stderr }
-  })
-
 describe("swe-gym-docker browser", () => {
   it.effect("prints the browser's path as the last stdout line, progress on stderr", () =>
     Effect.gen(function* () {
       const calls: Array<Call> = []
       const installLogFile = path.join(tempDir(), "install.log")
-      const { stdout, stderr } = yield* runCli("browser", "--log-file", installLogFile).pipe(
+      const { stdout, stderr } = yield* runCliPrinting("browser", "--log-file", installLogFile).pipe(
         withChromiumVariable(undefined),
         Effect.provide(Layer.mergeAll(fakeHost({ isRoot: true, isDebianLike: true, onPath: new Map() }, calls), NodeContext.layer)),
       )
@@ -223,7 +211,7 @@ describe("swe-gym-docker browser", () => {
 
   it.live("on this machine: the Chromium it names answers --version (npm test's set-up step, for real)", () =>
     Effect.gen(function* () {
-      const { stdout, stderr } = yield* runCli("browser")
+      const { stdout, stderr } = yield* runCliPrinting("browser")
       const browser = stdout.at(-1) ?? ""
       expect(path.isAbsolute(browser)).toBe(true)
       expect(fs.statSync(browser).isFile()).toBe(true)

@@ -2,24 +2,12 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { type ContainerOwner, currentOwner, DockerClientLive, HostLive, ManagedLabel, ownerLabels, RunLabel, ensureBaseImage } from "@swe-gym/sandbox"
 import { DockerClient } from "@swe-gym/sandbox"
-import { Console, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { cli } from "../src/cli.js"
+import { runCliPrinting } from "./cli-output.js"
 
 const environment = Layer.mergeAll(NodeContext.layer, HostLive, DockerClientLive)
-
-/** Runs the CLI with `args`; returns what it printed on stdout (Console.log) and on stderr (Console.error). */
-const runCliPrinting = (...args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const stdout: Array<string> = []
-    const stderr: Array<string> = []
-    const keep = (lines: Array<string>) => (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(parts.join(" ")))
-    yield* Console.consoleWith((console) =>
-      cli(["node", "swe-gym-docker", ...args]).pipe(Effect.withConsole({ ...console, log: keep(stdout), error: keep(stderr) })),
-    )
-    return { stdout, stderr }
-  })
 
 /** Runs the CLI with `args`; returns what it printed on stdout (Console.log). */
 const runCli = (...args: ReadonlyArray<string>) => Effect.map(runCliPrinting(...args), (printed) => printed.stdout)
