@@ -16,7 +16,12 @@ const shared = process.env["SWE_GYM_SHARED"] ?? join(appDir, "../../../shared")
 const cli = (...args: Array<string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
     execFile(viteNode, ["--config", "vitest.config.ts", "src/main.ts", ...args], { cwd: appDir, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
-      done({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
+      // A run that did not exit on its own (a signal, a full buffer) says so in stderr, so a failed expectation shows why.
+      done({
+        code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
+        stdout,
+        stderr: error !== null && typeof error.code !== "number" ? `${stderr}\n[${error.signal ?? ""} ${error.message}]` : stderr,
+      })),
   )
 
 const dir = mkdtempSync(join(tmpdir(), "analysis-cli-"))
@@ -43,7 +48,7 @@ describe("analysis query", () => {
     const size = statSync(db).size
     const run = await cli("query", "SELECT id, body FROM notes", "--db", db)
     expect(run.stderr).not.toMatch(/Error/)
-    expect(run.code).toBe(0)
+    expect(run.code, run.stderr).toBe(0)
     expect(run.stdout.split("\n").slice(0, 5)).toEqual(["id  body", "--  -----------", "1   first line", "    second line", "    third line"])
     expect(await tablesOf(db)).toEqual(before)
     expect(before).toEqual(["notes"])
@@ -63,12 +68,12 @@ describe("analysis import and report-table", () => {
   it("imports OpenHands' output.jsonl with a summary, and writes table3 as CSV", async () => {
     const db = join(dir, "a.duckdb")
     const run = await cli("import", "--format", "openhands", join(shared, "trajectories/openhands/output.jsonl"), "--db", db)
-    expect(run.code).toBe(0)
+    expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toContain(`imported 3 trajectories, 0 gradings, 3 instances from 1 files into ${db}; 0 rejected`)
     expect(run.stderr).toContain("import openhands: 3 trajectories")
     const csv = join(dir, "t3.csv")
     const table = await cli("report-table", "table3", "--db", db, "--out", csv)
-    expect(table.code).toBe(0)
+    expect(table.code, table.stderr).toBe(0)
     // 23 + 33 + 49 turns over 3 trajectories; nothing graded, so no resolve rate.
     expect(readFileSync(csv, "utf8").split("\n")[1]).toBe(
       "meta-llama/llama-4-maverick,__home__tiger__liuq901__MopenHands__data__multi_swe_bench_c_changed_debug.jsonl-train,3,0,0,,0,0,0,35",
