@@ -127,7 +127,8 @@ const htmlTable = (rows: ReadonlyArray<Readonly<Record<string, unknown>>>): stri
   const first = rows[0]
   if (first === undefined) return "<p>(no rows)</p>"
   const columns = Object.keys(first)
-  return `<table><thead><tr>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead><tbody>${
+  // Column names are long snake_case words: a header may break after an underscore, so a wide table fits the page.
+  return `<table><thead><tr>${columns.map((c) => `<th>${escapeHtml(c).replaceAll("_", "_<wbr>")}</th>`).join("")}</tr></thead><tbody>${
     rows.map((r) => `<tr>${columns.map((c) => `<td>${cell(r[c])}</td>`).join("")}</tr>`).join("")
   }</tbody></table>`
 }
@@ -151,8 +152,8 @@ bar("chart-exit", exitModels, reasons.map((reason, i) => ({ label: reason, backg
   data: exitModels.map((m) => (data.exitReasons.find((r) => r.model === m && r.exit_reason === reason) || { trajectories: 0 }).trajectories) })), true);
 const ks = [...new Set(data.passAtK.map((r) => r.k))].sort((a, b) => a - b);
 new Chart(document.getElementById("chart-passk"), { type: "line", data: { labels: ks.map(String), datasets: models(data.passAtK).flatMap((m, i) => [
-  { label: m + " Pass@k", pointRadius: 4, borderColor: palette[(2 * i) % palette.length], data: ks.map((k) => (data.passAtK.find((r) => r.model === m && r.k === k) || {}).pass_at_k ?? null) },
-  { label: m + " Best@k", pointRadius: 4, borderColor: palette[(2 * i + 1) % palette.length], borderDash: [4, 4], data: ks.map((k) => (data.passAtK.find((r) => r.model === m && r.k === k) || {}).best_at_k_mean ?? null) },
+  { label: m + " Pass@k", pointRadius: 4, clip: 6, borderColor: palette[(2 * i) % palette.length], data: ks.map((k) => (data.passAtK.find((r) => r.model === m && r.k === k) || {}).pass_at_k ?? null) },
+  { label: m + " Best@k", pointRadius: 4, clip: 6, borderColor: palette[(2 * i + 1) % palette.length], borderDash: [4, 4], data: ks.map((k) => (data.passAtK.find((r) => r.model === m && r.k === k) || {}).best_at_k_mean ?? null) },
 ]) }, options: { animation: false, scales: { y: { min: 0, max: 1 } } } });
 const histogram = (id, series) => {
   const edges = [...new Set(series.flatMap((s) => s.bins.map((b) => b.from)))].sort((a, b) => a - b);
@@ -187,6 +188,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
 th { background: #f4f4f4; }
+table { max-width: 100%; }
 .chart { max-width: 900px; margin: 1rem 0 2rem; }
 </style></head>
 <body>
