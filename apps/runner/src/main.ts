@@ -28,6 +28,16 @@ const concurrency = Options.integer("concurrency").pipe(
   Options.optional,
   Options.withDescription("instances run at once (default: the number of CPU cores)"),
 )
+const prepareAhead = Options.integer("prepare-ahead").pipe(
+  Options.optional,
+  Options.withDescription("instances whose containers are prepared while --concurrency others run their tests (default 1; 0: prepare each in its slot)"),
+)
+/** --prepare-ahead, checked: a negative count is a usage error. */
+const prepareAheadOf = (value: Option.Option<number>) =>
+  Option.match(value, {
+    onNone: () => Effect.succeed(undefined),
+    onSome: (n) => (n < 0 ? Effect.fail(new Error(`--prepare-ahead must be 0 or more, not ${n}`)) : Effect.succeed(n)),
+  })
 const mirrors = Options.directory("mirrors").pipe(
   Options.withDefault("data/sample/github"),
   Options.withDescription("directory of bare mirrors (owner__name.git) or an export directory (owner__name/mirror.bundle)"),
@@ -76,10 +86,7 @@ const validateCommand = Command.make(
     out: Options.text("out").pipe(Options.optional, Options.withDescription("write the kept candidates, with their labels, to this JSONL file (rewritten whole by every run, stored verdicts included)")),
     concurrency,
     reruns: Options.integer("reruns").pipe(Options.optional, Options.withDescription("runs of the tests after the gold patch (default 2): a test whose outcome differs between them is flaky")),
-    prepareAhead: Options.integer("prepare-ahead").pipe(
-      Options.optional,
-      Options.withDescription("candidates whose containers are prepared while --concurrency others run their tests (default 1; 0: prepare each in its slot)"),
-    ),
+    prepareAhead,
     ...environmentOptions,
   },
   (args) =>
@@ -87,9 +94,8 @@ const validateCommand = Command.make(
       const out = optional(args.out)
       const n = optional(args.concurrency)
       const reruns = optional(args.reruns)
-      const prepareAhead = optional(args.prepareAhead)
+      const prepareAhead = yield* prepareAheadOf(args.prepareAhead)
       const ids = optional(idsOf(args.instanceIds))
-      if (prepareAhead !== undefined && prepareAhead < 0) return yield* Effect.fail(new Error(`--prepare-ahead must be 0 or more, not ${prepareAhead}`))
       yield* runValidate({
         instances: args.instances,
         specs: args.specs,
@@ -115,6 +121,7 @@ const evaluateCommand = Command.make(
     db,
     out: Options.text("out").pipe(Options.withDefault("data/out/evaluation"), Options.withDescription("directory of the report files")),
     concurrency,
+    prepareAhead,
     timeout: Options.integer("timeout").pipe(Options.optional, Options.withDescription("test-run timeout in seconds (default: the environment spec's)")),
     ...environmentOptions,
   },
@@ -122,6 +129,7 @@ const evaluateCommand = Command.make(
     Effect.gen(function* () {
       const n = optional(args.concurrency)
       const timeout = optional(args.timeout)
+      const prepareAhead = yield* prepareAheadOf(args.prepareAhead)
       const ids = optional(idsOf(args.instanceIds))
       yield* runEvaluate({
         ...(ids === undefined ? {} : { instanceIds: ids }),
@@ -131,6 +139,7 @@ const evaluateCommand = Command.make(
         out: args.out,
         ...(n === undefined ? {} : { concurrency: n }),
         ...(timeout === undefined ? {} : { timeoutSeconds: timeout }),
+        ...(prepareAhead === undefined ? {} : { prepareAhead }),
       })
     }).pipe(Effect.provide(runnerLayer(args.db, args.runId, environmentOf(args)))),
 ).pipe(Command.withDescription("Evaluate predictions: run each instance's tests on the patch, grade, write SWE-bench-shaped reports"))

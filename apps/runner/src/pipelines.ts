@@ -47,6 +47,8 @@ export interface CommonArgs {
   /** Only these instances of the file (default: all). */
   readonly instanceIds?: ReadonlyArray<string>
   readonly concurrency?: number
+  /** Instances prepared ahead of the test slots (default 1; 0: each prepared in its slot). */
+  readonly prepareAhead?: number
 }
 
 /** Where environments come from (the InstanceEnvironments service of a run). */
@@ -124,6 +126,7 @@ export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: Evaluat
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(args.timeoutSeconds === undefined ? {} : { timeoutSeconds: args.timeoutSeconds }),
       ...(args.retryBase === undefined ? {} : { retryBase: args.retryBase }),
+      ...(args.prepareAhead === undefined ? {} : { prepareAhead: args.prepareAhead }),
     }),
     Stream.runForEach((record) =>
       Effect.gen(function* () {
@@ -184,8 +187,6 @@ export interface ValidateArgs extends CommonArgs {
   readonly labels?: LabelChoice
   /** Runs of the tests after the gold patch (default 2; outcomes differing between them are flaky). */
   readonly reruns?: number
-  /** Candidates prepared ahead of the test slots (default 1; 0: each prepared in its slot). */
-  readonly prepareAhead?: number
   /** Directory of environment spec files (the published instances record the spec hash). */
   readonly specs: string
 }

@@ -35,8 +35,13 @@ import { runTests, testFilesToRun } from "./test-run.js"
 export interface EvaluateOptions {
   /** The run's name: results are recorded under it (never looked up by it). */
   readonly runId: string
-  /** Predictions evaluated at once (default: the number of CPU cores). */
+  /** Predictions whose tests run at once (default: the number of CPU cores). */
   readonly concurrency?: number
+  /**
+   * Predictions prepared ahead (default 1): while `concurrency` predictions run, this many more have their container
+   * created and prepared, and finished containers are removed outside the test slots. 0 prepares each in its slot.
+   */
+  readonly prepareAhead?: number
   /** Test-run timeout in seconds (default: the spec's timeouts.test_seconds). */
   readonly timeoutSeconds?: number
   /** Bytes of test output kept (default 4 MiB, head and tail). */
@@ -109,92 +114,99 @@ interface Attempt {
   readonly applyMethod: string
 }
 
+/** The effect holding one of the stage's test slots, when the stage has them (prepareAhead > 0). */
+const inTestSlot = <A, E, R>(slots: Effect.Semaphore | undefined, self: Effect.Effect<A, E, R>) => (slots === undefined ? self : slots.withPermits(1)(self))
+
 /** One attempt: prepare the container, apply the model patch, restore and apply the test patch, run, grade. */
 const attemptOnce = (
   instance: TaskInstance,
   patch: string,
   options: EvaluateOptions,
   timeoutSeconds: number,
+  testSlots: Effect.Semaphore | undefined,
 ) =>
   Effect.scoped(
     Effect.gen(function* () {
       const environments = yield* InstanceEnvironments
       const prepared = yield* environments.prepare(instance, { labels: { "swe-gym.eval.run": options.runId } })
-      const image = prepared.image
-      const container = prepared.container
-      const model = yield* applyPatch(container, patch)
-      const applyLog = `>>> model patch\n${model.log}`
-      if (!model.applied) {
-        return {
-          facts: { _tag: "PatchNotApplied", which: "model_patch", reason: model.reason, log: model.log },
-          testOutput: applyLog,
-          exitCode: null,
-          timedOut: false,
-          outputTruncated: false,
-          applyMethod: "none",
-        } satisfies Attempt
-      }
-      const touched = patchPaths(instance.test_patch)
-      // The model patch's test infrastructure goes back to base (the test patch's own files are put back just after,
-      // as before: the model patch's changes to them are recorded here too).
-      const infrastructure = testInfrastructureOf(patchPaths(patch), { testFiles: touched, runnerFiles: runnerFilesOf(image.spec.test_command) })
-      const revertible = infrastructure.filter((p) => p.rule !== "test_directive")
-      const revertScript = `${revertTestInfrastructureScript(instance.base_commit, revertible)}\n${restoreTestFilesScript(instance.base_commit, touched)}`
-      const restore = yield* container.exec(["sh", "-c", `{\n${revertScript}\n} 2>&1`], {
-        timeout: "2 minutes",
-        workdir: RepoDir,
-      })
-      const reverted = [...revertedPaths(restore.stdout, revertible), ...infrastructure.filter((p) => p.rule === "test_directive")]
-      const revertedNote = reverted.length === 0 ? "" : `>>> test infrastructure of the model patch put back to base: ${reverted.map((r) => `${r.path} (${r.rule})`).join(", ")}\n`
-      const restoreLog = `>>> restore test files to ${instance.base_commit} (exit ${restore.exitCode})\n${restore.stdout}${restore.stderr}${revertedNote}`
-      const tests = yield* applyPatch(container, instance.test_patch)
-      const beforeRun = `${applyLog}${restoreLog}>>> test patch\n${tests.log}`
-      if (restore.exitCode !== 0 || !tests.applied) {
+      // The test slot is taken once the container is ready: preparing (and removing) happen outside it.
+      return yield* inTestSlot(testSlots, Effect.gen(function* () {
+        const image = prepared.image
+        const container = prepared.container
+        const model = yield* applyPatch(container, patch)
+        const applyLog = `>>> model patch\n${model.log}`
+        if (!model.applied) {
+          return {
+            facts: { _tag: "PatchNotApplied", which: "model_patch", reason: model.reason, log: model.log },
+            testOutput: applyLog,
+            exitCode: null,
+            timedOut: false,
+            outputTruncated: false,
+            applyMethod: "none",
+          } satisfies Attempt
+        }
+        const touched = patchPaths(instance.test_patch)
+        // The model patch's test infrastructure goes back to base (the test patch's own files are put back just after,
+        // as before: the model patch's changes to them are recorded here too).
+        const infrastructure = testInfrastructureOf(patchPaths(patch), { testFiles: touched, runnerFiles: runnerFilesOf(image.spec.test_command) })
+        const revertible = infrastructure.filter((p) => p.rule !== "test_directive")
+        const revertScript = `${revertTestInfrastructureScript(instance.base_commit, revertible)}\n${restoreTestFilesScript(instance.base_commit, touched)}`
+        const restore = yield* container.exec(["sh", "-c", `{\n${revertScript}\n} 2>&1`], {
+          timeout: "2 minutes",
+          workdir: RepoDir,
+        })
+        const reverted = [...revertedPaths(restore.stdout, revertible), ...infrastructure.filter((p) => p.rule === "test_directive")]
+        const revertedNote = reverted.length === 0 ? "" : `>>> test infrastructure of the model patch put back to base: ${reverted.map((r) => `${r.path} (${r.rule})`).join(", ")}\n`
+        const restoreLog = `>>> restore test files to ${instance.base_commit} (exit ${restore.exitCode})\n${restore.stdout}${restore.stderr}${revertedNote}`
+        const tests = yield* applyPatch(container, instance.test_patch)
+        const beforeRun = `${applyLog}${restoreLog}>>> test patch\n${tests.log}`
+        if (restore.exitCode !== 0 || !tests.applied) {
+          return {
+            facts: {
+              _tag: "PatchNotApplied",
+              which: "test_patch",
+              reason: restore.exitCode !== 0 ? `restoring the test files failed (exit ${restore.exitCode})` : tests.reason,
+              log: `${restore.stdout}${restore.stderr}${tests.log}`,
+            },
+            testOutput: beforeRun,
+            exitCode: null,
+            timedOut: false,
+            outputTruncated: false,
+            applyMethod: model.method,
+          } satisfies Attempt
+        }
+        const runner = reportRunnerOf(image.spec.log_parser)
+        const run = yield* runTests(container, image.spec, testFilesToRun(patchTargetFiles(instance.test_patch)), {
+          timeoutSeconds,
+          ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
+          ...(runner === undefined ? {} : { reportChannel: freshReportChannel(runner) }),
+        })
+        const grade = gradeLog({
+          FAIL_TO_PASS: instance.FAIL_TO_PASS,
+          PASS_TO_PASS: instance.PASS_TO_PASS,
+          log: run.parsed,
+          exitCode: run.exitCode,
+          report: run.report ?? { _tag: "NoChannel", runner: image.spec.log_parser },
+        })
         return {
           facts: {
-            _tag: "PatchNotApplied",
-            which: "test_patch",
-            reason: restore.exitCode !== 0 ? `restoring the test files failed (exit ${restore.exitCode})` : tests.reason,
-            log: `${restore.stdout}${restore.stderr}${tests.log}`,
+            _tag: "TestsRan",
+            applyMethod: model.method,
+            exitCode: run.exitCode,
+            timedOut: run.timedOut,
+            timeoutSeconds,
+            outputTruncated: run.outputTruncated,
+            grade,
+            testInfrastructureReverted: reverted,
           },
-          testOutput: beforeRun,
-          exitCode: null,
-          timedOut: false,
-          outputTruncated: false,
-          applyMethod: model.method,
-        } satisfies Attempt
-      }
-      const runner = reportRunnerOf(image.spec.log_parser)
-      const run = yield* runTests(container, image.spec, testFilesToRun(patchTargetFiles(instance.test_patch)), {
-        timeoutSeconds,
-        ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
-        ...(runner === undefined ? {} : { reportChannel: freshReportChannel(runner) }),
-      })
-      const grade = gradeLog({
-        FAIL_TO_PASS: instance.FAIL_TO_PASS,
-        PASS_TO_PASS: instance.PASS_TO_PASS,
-        log: run.parsed,
-        exitCode: run.exitCode,
-        report: run.report ?? { _tag: "NoChannel", runner: image.spec.log_parser },
-      })
-      return {
-        facts: {
-          _tag: "TestsRan",
-          applyMethod: model.method,
+          testOutput: `${beforeRun}>>> ${run.command} (exit ${run.exitCode === null ? "none: killed" : run.exitCode})\n${run.log}`,
           exitCode: run.exitCode,
           timedOut: run.timedOut,
-          timeoutSeconds,
           outputTruncated: run.outputTruncated,
-          grade,
-          testInfrastructureReverted: reverted,
-        },
-        testOutput: `${beforeRun}>>> ${run.command} (exit ${run.exitCode === null ? "none: killed" : run.exitCode})\n${run.log}`,
-        exitCode: run.exitCode,
-        timedOut: run.timedOut,
-        outputTruncated: run.outputTruncated,
-        applyMethod: model.method,
-        image,
-      } satisfies Attempt
+          applyMethod: model.method,
+          image,
+        } satisfies Attempt
+      }))
     }),
   )
 
@@ -209,6 +221,7 @@ export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
   prediction: Prediction,
   instance: TaskInstance,
   options: EvaluateOptions,
+  testSlots?: Effect.Semaphore,
 ) {
   const environments = yield* InstanceEnvironments
   const patch = prediction.model_patch
@@ -282,7 +295,7 @@ export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
     yield* Ref.set(lastImage, image)
     const stored = yield* fromStore(keyOf(image))
     if (Option.isSome(stored)) return { _tag: "Stored", evaluated: stored.value } as const
-    const ran = yield* attemptOnce(instance, patch, options, timeoutOf(image))
+    const ran = yield* attemptOnce(instance, patch, options, timeoutOf(image), testSlots)
     // The key is the image the tests ran on (the same one, unless it was rebuilt in between).
     const on = ran.image ?? image
     return { _tag: "Ran", ran, image: on, key: keyOf(on) } as const
@@ -356,6 +369,9 @@ export const evaluate = (instances: ReadonlyArray<TaskInstance>, options: Evalua
           yield* report({ _tag: "PredictionRejected", rejected, summary: s })
           return rejected
         })
+      const concurrency = Math.max(1, options.concurrency ?? availableParallelism())
+      const ahead = Math.max(0, options.prepareAhead ?? 1)
+      const testSlots = ahead === 0 ? undefined : yield* Effect.makeSemaphore(concurrency)
       return predictions.pipe(
         Stream.mapEffect(
           (prediction): Effect.Effect<EvaluationRecord, StoreError, InstanceEnvironments | Store> => {
@@ -369,14 +385,14 @@ export const evaluate = (instances: ReadonlyArray<TaskInstance>, options: Evalua
             }
             seen.add(seenKey)
             return Effect.gen(function* () {
-              const evaluated = yield* evaluateOne(prediction, instance, options)
+              const evaluated = yield* evaluateOne(prediction, instance, options, testSlots)
               yield* recordRunResult(options.runId, evaluated.result, evaluated.cached).pipe(Effect.retry(storeRetries))
               const s = yield* Ref.updateAndGet(summary, (x) => addEvaluation(x, evaluated.result, evaluated.cached))
               yield* report({ _tag: "PredictionEvaluated", evaluated, summary: s })
               return evaluated
             })
           },
-          { concurrency: options.concurrency ?? Math.max(1, availableParallelism()) },
+          { concurrency: concurrency + ahead },
         ),
       )
     }),

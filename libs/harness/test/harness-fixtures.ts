@@ -158,6 +158,36 @@ export const dockerLayer = (counter: ContainerCounter = { created: 0 }, runId = 
   )
 }
 
+/** Live containers and test-command execs in flight (the sample's test commands run pytest or unittest), with their maxima. */
+export interface Overlap {
+  live: number
+  maxLive: number
+  tests: number
+  maxTests: number
+}
+
+/** A CreateDecorator counting into `o`: a container from its creation to its scope's end, a test exec while it runs. */
+export const trackOverlap = (o: Overlap): CreateDecorator => (create) => (spec) =>
+  Effect.gen(function* () {
+    const c = yield* create(spec)
+    o.live++
+    o.maxLive = Math.max(o.maxLive, o.live)
+    yield* Effect.addFinalizer(() => Effect.sync(() => void o.live--))
+    const exec: typeof c.exec = (cmd, opts) => {
+      const isTest = /pytest|unittest/.test(typeof cmd === "string" ? cmd : cmd.join(" "))
+      return Effect.acquireUseRelease(
+        Effect.sync(() => {
+          if (!isTest) return
+          o.tests++
+          o.maxTests = Math.max(o.maxTests, o.tests)
+        }),
+        () => c.exec(cmd, opts),
+        () => Effect.sync(() => void (isTest && o.tests--)),
+      )
+    }
+    return { ...c, exec }
+  })
+
 /** InstanceEnvironments over the sample's mirrors (a fresh build-log directory), `options` overriding the defaults. */
 export const environmentsLayer = (options: Partial<InstanceEnvironmentsOptions> = {}) =>
   instanceEnvironmentsLayer({

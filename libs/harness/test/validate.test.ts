@@ -10,7 +10,7 @@ import { loadSpecs } from "../src/environment-spec-files.js"
 import { assignSetupCommits, validate, type Validated, type ValidateOptions, validationKey, verdictOf } from "../src/validate.js"
 import { findValidation } from "../src/validation-store.js"
 import { MirrorNotFound } from "@swe-gym/git"
-import { type ContainerCounter, type CreateDecorator, dockerLayer, environmentsLayer, expected, sampleCandidates, storeLayer, tempDir } from "./harness-fixtures.js"
+import { type ContainerCounter, dockerLayer, environmentsLayer, expected, type Overlap, sampleCandidates, storeLayer, tempDir, trackOverlap } from "./harness-fixtures.js"
 
 const matches = (pattern: string, id: string): boolean =>
   new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(id)
@@ -168,29 +168,6 @@ describe("validate on the sample (Docker)", () => {
 })
 
 describe("validate prepares ahead (Docker)", () => {
-  interface Overlap { live: number; maxLive: number; tests: number; maxTests: number }
-  // Counts live containers and test-command execs in flight (the sample's test commands run pytest or unittest).
-  const tracking = (o: Overlap): CreateDecorator => (create) => (spec) =>
-    Effect.gen(function* () {
-      const c = yield* create(spec)
-      o.live++
-      o.maxLive = Math.max(o.maxLive, o.live)
-      yield* Effect.addFinalizer(() => Effect.sync(() => void o.live--))
-      const exec: typeof c.exec = (cmd, opts) => {
-        const isTest = /pytest|unittest/.test(typeof cmd === "string" ? cmd : cmd.join(" "))
-        return Effect.acquireUseRelease(
-          Effect.sync(() => {
-            if (!isTest) return
-            o.tests++
-            o.maxTests = Math.max(o.maxTests, o.tests)
-          }),
-          () => c.exec(cmd, opts),
-          () => Effect.sync(() => void (isTest && o.tests--)),
-        )
-      }
-      return { ...c, exec }
-    })
-
   const runTracked = (prepareAhead: number, o: Overlap = { live: 0, maxLive: 0, tests: 0, maxTests: 0 }) =>
     Effect.gen(function* () {
       const specs = yield* loadSpecs(specsDir)
@@ -202,7 +179,7 @@ describe("validate prepares ahead (Docker)", () => {
       )
       const verdicts = Chunk.toReadonlyArray(results).map((v) => [v.result.instance_id, v.result.reason, v.result.FAIL_TO_PASS, v.result.PASS_TO_PASS])
       return { o, verdicts }
-    }).pipe(Effect.provide(Layer.mergeAll(dockerLayer({ created: 0 }, undefined, tracking(o)), storeLayer(join(tempDir("swe-gym-ahead-"), "v.duckdb")), NodeContext.layer)))
+    }).pipe(Effect.provide(Layer.mergeAll(dockerLayer({ created: 0 }, undefined, trackOverlap(o)), storeLayer(join(tempDir("swe-gym-ahead-"), "v.duckdb")), NodeContext.layer)))
 
   it.live("at concurrency 1 the next candidate's container is prepared while one runs its tests; never two test runs at once; the same verdicts", () =>
     Effect.gen(function* () {
