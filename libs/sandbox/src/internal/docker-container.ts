@@ -1,4 +1,6 @@
 // One Docker container behind the Container interface: exec with timeouts and capped output, tar copy in and out, removal.
+// Commands go through the container's exec session (exec-session.ts: one long-lived exec, no engine round trip per
+// command) when it has one, else each is a plain Docker exec as described here; both end in the same checks below.
 //
 // Timeouts: Docker has no API to kill one exec, so every command runs under coreutils `timeout -s KILL <t>` inside the
 // container (which SIGKILLs the command's whole process group, itself included: the exec then ends with 137), and a
