@@ -173,6 +173,8 @@ const decodeMeta = Schema.decodeUnknownEither(Schema.parseJson(Meta))
 /** A running session; `closed` once its stream ended (it is then never used again). */
 export class ExecSession {
   private buffer: Buffer = Buffer.alloc(0)
+  private pendingChunks: Array<Buffer> = []
+  private pendingBytes = 0
   private awaiting: { readonly meta: typeof Meta.Type; readonly bytes: number } | undefined = undefined
   private readonly pending = new Map<number, (reply: SessionReply) => void>()
   private nextSeq = 0
@@ -240,7 +242,13 @@ export class ExecSession {
   }
 
   private onOutput(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk])
+    this.pendingChunks.push(chunk)
+    this.pendingBytes += chunk.length
+    // A reply's body (up to twice the output cap) arrives in many chunks: joined once it is all there, not per chunk.
+    if (this.awaiting !== undefined && this.buffer.length + this.pendingBytes < this.awaiting.bytes) return
+    this.buffer = Buffer.concat([this.buffer, ...this.pendingChunks])
+    this.pendingChunks = []
+    this.pendingBytes = 0
     for (;;) {
       if (this.awaiting === undefined) {
         const newline = this.buffer.indexOf(0x0a)
