@@ -11,7 +11,6 @@
 import type { EvaluationResult, Prediction, TaskInstance } from "@swe-gym/domain"
 import { isStoreError, type Store, type StoreError } from "@swe-gym/store"
 import { Clock, type Duration, Effect, Exit, Option, Ref, Schedule, Stream } from "effect"
-import { availableParallelism } from "node:os"
 import { type EnvironmentImage, RepoDir } from "./environment-image.js"
 import {
   addEvaluation,
@@ -30,6 +29,7 @@ import { applyPatch, patchPaths, patchTargetFiles } from "./patch-apply.js"
 import { revertedPaths, revertTestInfrastructureScript, runnerFilesOf, testInfrastructureOf } from "./test-infrastructure.js"
 import { freshReportChannel, reportRunnerOf } from "./test-report-channel.js"
 import { runTests, testFilesToRun } from "./test-run.js"
+import { type HoldTestSlot, makeTestSlots, withoutTestSlot } from "./test-slots.js"
 
 /** Options of the evaluate stage (environments come from the InstanceEnvironments service). */
 export interface EvaluateOptions {
@@ -114,23 +114,20 @@ interface Attempt {
   readonly applyMethod: string
 }
 
-/** The effect holding one of the stage's test slots, when the stage has them (prepareAhead > 0). */
-const inTestSlot = <A, E, R>(slots: Effect.Semaphore | undefined, self: Effect.Effect<A, E, R>) => (slots === undefined ? self : slots.withPermits(1)(self))
-
 /** One attempt: prepare the container, apply the model patch, restore and apply the test patch, run, grade. */
 const attemptOnce = (
   instance: TaskInstance,
   patch: string,
   options: EvaluateOptions,
   timeoutSeconds: number,
-  testSlots: Effect.Semaphore | undefined,
+  holdTestSlot: HoldTestSlot,
 ) =>
   Effect.scoped(
     Effect.gen(function* () {
       const environments = yield* InstanceEnvironments
       const prepared = yield* environments.prepare(instance, { labels: { "swe-gym.eval.run": options.runId } })
       // The test slot is taken once the container is ready: preparing (and removing) happen outside it.
-      return yield* inTestSlot(testSlots, Effect.gen(function* () {
+      return yield* holdTestSlot(Effect.gen(function* () {
         const image = prepared.image
         const container = prepared.container
         const model = yield* applyPatch(container, patch)
@@ -221,7 +218,7 @@ export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
   prediction: Prediction,
   instance: TaskInstance,
   options: EvaluateOptions,
-  testSlots?: Effect.Semaphore,
+  holdTestSlot: HoldTestSlot = withoutTestSlot,
 ) {
   const environments = yield* InstanceEnvironments
   const patch = prediction.model_patch
@@ -295,7 +292,7 @@ export const evaluateOne = Effect.fn("harness.evaluateOne")(function* (
     yield* Ref.set(lastImage, image)
     const stored = yield* fromStore(keyOf(image))
     if (Option.isSome(stored)) return { _tag: "Stored", evaluated: stored.value } as const
-    const ran = yield* attemptOnce(instance, patch, options, timeoutOf(image), testSlots)
+    const ran = yield* attemptOnce(instance, patch, options, timeoutOf(image), holdTestSlot)
     // The key is the image the tests ran on (the same one, unless it was rebuilt in between).
     const on = ran.image ?? image
     return { _tag: "Ran", ran, image: on, key: keyOf(on) } as const
@@ -369,9 +366,7 @@ export const evaluate = (instances: ReadonlyArray<TaskInstance>, options: Evalua
           yield* report({ _tag: "PredictionRejected", rejected, summary: s })
           return rejected
         })
-      const concurrency = Math.max(1, options.concurrency ?? availableParallelism())
-      const ahead = Math.max(0, options.prepareAhead ?? 1)
-      const testSlots = ahead === 0 ? undefined : yield* Effect.makeSemaphore(concurrency)
+      const testSlots = yield* makeTestSlots(options.concurrency, options.prepareAhead)
       return predictions.pipe(
         Stream.mapEffect(
           (prediction): Effect.Effect<EvaluationRecord, StoreError, InstanceEnvironments | Store> => {
@@ -385,14 +380,14 @@ export const evaluate = (instances: ReadonlyArray<TaskInstance>, options: Evalua
             }
             seen.add(seenKey)
             return Effect.gen(function* () {
-              const evaluated = yield* evaluateOne(prediction, instance, options, testSlots)
+              const evaluated = yield* evaluateOne(prediction, instance, options, testSlots.hold)
               yield* recordRunResult(options.runId, evaluated.result, evaluated.cached).pipe(Effect.retry(storeRetries))
               const s = yield* Ref.updateAndGet(summary, (x) => addEvaluation(x, evaluated.result, evaluated.cached))
               yield* report({ _tag: "PredictionEvaluated", evaluated, summary: s })
               return evaluated
             })
           },
-          { concurrency: concurrency + ahead },
+          { concurrency: testSlots.streamConcurrency },
         ),
       )
     }),

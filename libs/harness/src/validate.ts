@@ -7,7 +7,6 @@ import type { EnvironmentSpec, TaskInstance, ValidationReason, ValidationResult,
 import type { Store, StoreError } from "@swe-gym/store"
 import { Clock, type Duration, Effect, Exit, Option, Ref, Schedule, Stream } from "effect"
 import { createHash } from "node:crypto"
-import { availableParallelism } from "node:os"
 import { canonicalSpecJson, specHash } from "./environment-spec-files.js"
 import { deriveLabels, type DerivedLabels } from "./grading.js"
 import { GradingVersion } from "./grading-version.js"
@@ -16,6 +15,7 @@ import { type EnvironmentUnavailable, InstanceEnvironments, isInfrastructureFaul
 import type { PreparedInstance } from "./instance-container.js"
 import { applyPatch, patchTargetFiles } from "./patch-apply.js"
 import { runTests, testFilesToRun, type TestRun } from "./test-run.js"
+import { type HoldTestSlot, makeTestSlots, withoutTestSlot } from "./test-slots.js"
 import { findValidation, isFinalVerdict, saveValidation } from "./validation-store.js"
 
 /** Options of the validate stage (environments come from the InstanceEnvironments service). */
@@ -193,12 +193,12 @@ type PhaseOutcome =
  * Prepares the container and runs both phases (one container: before runs, gold patch, after runs); the phases run
  * holding one of the stage's test slots, the preparation and the container's removal do not.
  */
-const runPhases = (instance: TaskInstance, options: Required<Pick<ValidateOptions, "beforeRuns" | "afterRuns">>, testSlots: Effect.Semaphore | undefined) =>
+const runPhases = (instance: TaskInstance, options: Required<Pick<ValidateOptions, "beforeRuns" | "afterRuns">>, holdTestSlot: HoldTestSlot) =>
   Effect.scoped(
     Effect.gen(function* () {
       const environments = yield* InstanceEnvironments
       const prepared = yield* environments.prepare(instance)
-      return yield* (testSlots === undefined ? phasesIn(prepared, instance, options) : testSlots.withPermits(1)(phasesIn(prepared, instance, options)))
+      return yield* holdTestSlot(phasesIn(prepared, instance, options))
     }),
   )
 
@@ -237,7 +237,7 @@ const storeRetries = Schedule.exponential("200 millis").pipe(Schedule.intersect(
  * Validates one candidate. Every problem with the candidate or its environment ends as a verdict with its reason; the
  * only failure is a verdict that cannot be stored (after retries): a result that is not kept is not a result.
  */
-export const validateOne = Effect.fn("harness.validateOne")(function* (instance: TaskInstance, options: ValidateOptions, testSlots?: Effect.Semaphore) {
+export const validateOne = Effect.fn("harness.validateOne")(function* (instance: TaskInstance, options: ValidateOptions, holdTestSlot: HoldTestSlot = withoutTestSlot) {
   const environments = yield* InstanceEnvironments
   const beforeRuns = Math.max(1, options.beforeRuns ?? 2)
   const afterRuns = Math.max(1, options.afterRuns ?? 2)
@@ -269,7 +269,7 @@ export const validateOne = Effect.fn("harness.validateOne")(function* (instance:
 
   const transient = Schedule.exponential(options.retryBase ?? "1 second").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(options.retries ?? 3)))
   const phases = yield* Effect.either(
-    runPhases(instance, { beforeRuns, afterRuns }, testSlots).pipe(Effect.retry({ schedule: transient, while: isInfrastructureFault })),
+    runPhases(instance, { beforeRuns, afterRuns }, holdTestSlot).pipe(Effect.retry({ schedule: transient, while: isInfrastructureFault })),
   )
   const base = { key, image: env.reference }
   let verdict: ValidationResult
@@ -342,20 +342,18 @@ export const validate = (options: ValidateOptions = {}) =>
         Effect.gen(function* () {
           yield* report({ _tag: "ValidationFinished", summary: yield* Ref.get(summary), seconds: yield* elapsed(started), interrupted: Exit.isInterrupted(exit) })
         }))
-      const concurrency = Math.max(1, options.concurrency ?? availableParallelism())
-      const ahead = Math.max(0, options.prepareAhead ?? 1)
-      const testSlots = ahead === 0 ? undefined : yield* Effect.makeSemaphore(concurrency)
+      const testSlots = yield* makeTestSlots(options.concurrency, options.prepareAhead)
       return candidates.pipe(
         Stream.mapEffect(
           (instance) =>
             Effect.gen(function* () {
               const t0 = yield* Clock.currentTimeMillis
-              const validated = yield* validateOne(instance, options, testSlots)
+              const validated = yield* validateOne(instance, options, testSlots.hold)
               const s = yield* Ref.updateAndGet(summary, (x) => addToSummary(x, validated))
               yield* report({ _tag: "CandidateValidated", validated, seconds: validated.cached ? 0 : yield* elapsed(t0), summary: s })
               return validated
             }),
-          { concurrency: concurrency + ahead },
+          { concurrency: testSlots.streamConcurrency },
         ),
       )
     }),
