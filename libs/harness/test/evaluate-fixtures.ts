@@ -2,10 +2,10 @@
 // with their expected labels, patches made in a scratch clone, and a run of the stage on real Docker and DuckDB.
 import type { Prediction, TaskInstance } from "@swe-gym/domain"
 import { Store } from "@swe-gym/store"
-import { Chunk, Effect, Layer, Schema, Stream } from "effect"
+import { Chunk, Effect, Layer, Stream } from "effect"
 import { expect } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { loadSpecs } from "../src/environment-spec-files.js"
 import { type EvaluateOptions, type Evaluated, evaluate, type EvaluationRecord } from "../src/evaluate.js"
@@ -13,36 +13,15 @@ import { evaluationMigrations } from "../src/evaluation-store.js"
 import type { InstanceEnvironmentsOptions } from "../src/instance-environments.js"
 import { assignSetupCommits } from "../src/validate.js"
 import { harnessMigrations } from "../src/validation-store.js"
-import { candidateOf, type ContainerCounter, dockerLayer, environmentsLayer, mirrorPath, sampleDir, splitEnvironmentOptions, tempDir } from "./harness-fixtures.js"
+import { candidateOf, type ContainerCounter, dockerLayer, environmentsLayer, expected, mirrorPath, splitEnvironmentOptions, tempDir } from "./harness-fixtures.js"
 
 export const specsDir = resolve(import.meta.dirname, "../../../data/specs")
 
-// expected.json's pulls, read here with the fields a rejected PR may leave null (not_merged has no merge commit).
-const SampleExpectations = Schema.Struct({
-  pulls: Schema.Array(Schema.Struct({
-    repo: Schema.String,
-    number: Schema.Number,
-    instance_id: Schema.String,
-    base_commit: Schema.String,
-    merge_commit_sha: Schema.NullOr(Schema.String),
-    head_sha: Schema.NullOr(Schema.String),
-    verdict: Schema.String,
-    test_patch_files: Schema.optional(Schema.Array(Schema.String)),
-    FAIL_TO_PASS: Schema.optional(Schema.Array(Schema.String)),
-    PASS_TO_PASS: Schema.optional(Schema.Array(Schema.String)),
-    breaks: Schema.optional(Schema.Array(Schema.String)),
-  })),
-})
-
 /** The sample's valid instances: candidates validation keeps, with the labels expected.json gives them. */
 export const validInstances: ReadonlyArray<TaskInstance> = assignSetupCommits(
-  Schema.decodeUnknownSync(Schema.parseJson(SampleExpectations))(readFileSync(join(sampleDir, "expected.json"), "utf8")).pulls
+  expected().pulls
     .filter((p) => p.verdict === "candidate" && (p.breaks ?? []).length === 0)
-    .map((p) => ({
-      ...candidateOf({ ...p, merge_commit_sha: p.merge_commit_sha ?? "", head_sha: p.head_sha ?? "" }),
-      FAIL_TO_PASS: p.FAIL_TO_PASS ?? [],
-      PASS_TO_PASS: p.PASS_TO_PASS ?? [],
-    })),
+    .map((p) => ({ ...candidateOf(p), FAIL_TO_PASS: p.FAIL_TO_PASS ?? [], PASS_TO_PASS: p.PASS_TO_PASS ?? [] })),
 )
 
 export const byId = (id: string): TaskInstance => {
