@@ -106,7 +106,7 @@ export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: Evaluat
   // The run files are written from what finished, also when the run is interrupted (Ctrl-C) or fails midway.
   const writeReports = Effect.gen(function* () {
     const files = yield* writeRunReports(args.out, args.runId, instanceIds, records)
-    const models = [...new Set(records.map((r) => (r._tag === "Evaluated" ? r.result.model_name_or_path : r.prediction.model_name_or_path)))].sort()
+    const models = modelsOf(records)
     for (const model of models) {
       const { sweGym: g } = runReportsOf(args.runId, model, instanceIds, records)
       const share = (100 * g.resolved_share).toFixed(1)
@@ -141,7 +141,7 @@ export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: Evaluat
       yield* Console.error(`${args.predictions}: ${read.rejected} of ${read.records} predictions rejected, see ${read.rejectsFile}`)
       // An entry that names its instance but does not decode is that instance's prediction, unreadable: reported as such
       // (an error), not as a missing prediction.
-      const models = [...new Set(records.map((r) => (r._tag === "Evaluated" ? r.result.model_name_or_path : r.prediction.model_name_or_path)))]
+      const models = modelsOf(records)
       for (const entry of yield* unreadablePredictions(read.rejectsFile, models.length === 1 ? models[0] : undefined)) {
         if (subset.has(entry.instance_id)) records.push({ _tag: "PredictionRejected", prediction: { ...entry, model_patch: "" }, reason: "unreadable_prediction", detail: entry.detail })
       }
@@ -150,6 +150,10 @@ export const runEvaluate = Effect.fn("runner.evaluate")(function* (args: Evaluat
   const files = yield* writeReports
   return { records, files } as const
 })
+
+/** The models the records are of, sorted. */
+const modelsOf = (records: ReadonlyArray<EvaluationRecord>): ReadonlyArray<string> =>
+  [...new Set(records.map((r) => (r._tag === "Evaluated" ? r.result.model_name_or_path : r.prediction.model_name_or_path)))].sort()
 
 const RejectedEntry = Schema.Struct({ raw: Schema.String, reason: Schema.String, line: Schema.Number })
 const NamedEntry = Schema.Struct({ instance_id: Schema.String, model_name_or_path: Schema.optional(Schema.String) })
