@@ -8,6 +8,7 @@
 //       OpenAiLlmClient (the openai package over HTTP), the loopback emulator (in this process), Docker containers;
 //         prepare: a container of swe-gym/base-python with a small git repository at /testbed (create + start + mkdir +
 //                  tar copy), created per rollout as a real harness would, removed when the rollout's agent phase ends;
+//                  the stage makes it while the rollout's first LLM call is in flight (the first tool call waits for it);
 //         verify:  the echo steps change nothing, so every patch is empty and is graded `empty_patch` without a
 //                  container, as the harness's evaluate does for an empty patch (no test run);
 //       both inside the measured time: it is the stage's throughput;
@@ -18,7 +19,8 @@
 // Reported per level: rollouts/s of (a) (N ÷ wall time of the whole stream), the ideal c ÷ (S × L) (the issue's
 // definition: nothing but the LLM's latency), their ratio, and (b)'s rollouts/s against the same ideal; CPU used during
 // the level (this process, the Docker engine's processes, the whole machine, from /proc); where an (a) rollout's time
-// goes (prepare, steps, model patch, container removal, storing + verify); and per step (medians over every step of
+// goes (prepare, steps from the first call's start — overlapping prepare —, model patch, container removal, storing +
+// verify); and per step (medians over every step of
 // every rollout):
 //   wall      = from the step's start to the next step's start (the last step: to its RolloutStep event, i.e. recorded);
 //   LLM       = the call's latency_ms as the client measured it (HTTP round trip to the emulator, the L ms included);
@@ -393,7 +395,7 @@ const main = Effect.gen(function*() {
     "",
     "where a rollout's time goes (medians per rollout):",
     "",
-    "| c | rollout | prepare (container + repo) | S steps | model patch | container removal | store + verify |",
+    "| c | rollout | prepare (container + repo) | S steps (overlapping prepare) | model patch | container removal | store + verify |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...levels.map((c) =>
       `| ${c} | ${partCol(c, (p) => p.total)} | ${partCol(c, (p) => p.prepare)} | ${partCol(c, (p) => p.agent)} | ${partCol(c, (p) => p.patch)} | ${

@@ -2,6 +2,8 @@
 // check the limits; every way out is a tagged AgentExit that becomes the trajectory's exit reason. Each step is handed
 // to `onStep` (persisted) before the next begins. Infrastructure faults (container or engine gone, LLM unavailable
 // after the client's retries) fail the run, so the rollout stage can retry it whole; they never end it as a failed agent.
+// The container may still be being prepared when the loop starts: the first LLM call needs none, so it runs meanwhile,
+// and the first tool call (or the model patch) waits for the container.
 import { ChatMessage, type ExitReason, type OpenHandsStuck, type TaskInstance, TokenUsage, type TrajectoryStep } from "@swe-gym/domain"
 import { AssistantMessage, type ChatCompletion, type ChatRequest, LlmCall, type LlmError, type LlmUnavailable, type ToolSpec } from "@swe-gym/llm"
 import type { Container, ContainerDied, EngineError } from "@swe-gym/sandbox"
@@ -52,9 +54,10 @@ export class AgentExit extends Data.TaggedClass("AgentExit")<{
 export type InfrastructureFault = EngineError | ContainerDied | LlmUnavailable
 
 /** What the agent needs for one rollout. */
-export interface AgentRunInput<E, R> {
+export interface AgentRunInput<E, R, EC = never> {
   readonly instance: TaskInstance
-  readonly container: Container
+  /** The instance's container, or an effect giving it once it is ready (awaited by every use, so it should be cheap). */
+  readonly container: Container | Effect.Effect<Container, EC>
   readonly config: AgentConfig
   readonly temperature: number
   readonly seed?: number
@@ -91,12 +94,16 @@ const noCallMessage = (config: AgentConfig): string =>
   }.`
 
 /** Runs the agent on one instance in its prepared container until a limit, the model, or a detector ends it. */
-export const runAgent = <E, R>(input: AgentRunInput<E, R>): Effect.Effect<AgentResult, InfrastructureFault | E, R> =>
+export const runAgent = <E, R, EC = never>(
+  input: AgentRunInput<E, R, EC>,
+): Effect.Effect<AgentResult, InfrastructureFault | E | EC, R> =>
   Effect.gen(function*() {
-    const { config, container, instance } = input
+    const { config, instance } = input
+    const container: Effect.Effect<Container, EC> = Effect.isEffect(input.container) ? input.container : Effect.succeed(input.container)
     const limits = config.limits
     const tools = toolSpecs(config.tools)
-    const editor = makeEditor(container, limits)
+    // Made at the first edit (it needs the container); it keeps the undo history for the rest of the run.
+    let editor: ReturnType<typeof makeEditor> | undefined
     const startedAt = yield* Clock.currentTimeMillis
     // Committed at the end of each step, so a wall-clock timeout mid-step leaves the last whole step.
     const state: {
@@ -124,18 +131,18 @@ export const runAgent = <E, R>(input: AgentRunInput<E, R>): Effect.Effect<AgentR
       openhands: undefined,
     }
 
-    const runAction = (action: Action): Effect.Effect<Observation, EngineError | ContainerDied> => {
+    const runAction = (action: Action): Effect.Effect<Observation, EngineError | ContainerDied | EC> => {
       switch (action.tool) {
         case "execute_bash":
-          return executeBash(container, action.args, limits)
+          return Effect.flatMap(container, (c) => executeBash(c, action.args, limits))
         case "str_replace_editor":
-          return editor.run(action.args)
+          return Effect.flatMap(container, (c) => (editor ??= makeEditor(c, limits)).run(action.args))
         case "finish":
           return Effect.succeed({ text: "Finished.", isError: false })
       }
     }
 
-    const loop: Effect.Effect<AgentExit, InfrastructureFault | E, R> = Effect.gen(function*() {
+    const loop: Effect.Effect<AgentExit, InfrastructureFault | E | EC, R> = Effect.gen(function*() {
       while (true) {
         // ── limits ──
         if (state.steps.length >= limits.max_turns) return new AgentExit({ reason: "max_steps" })
@@ -286,7 +293,7 @@ export const runAgent = <E, R>(input: AgentRunInput<E, R>): Effect.Effect<AgentR
         }),
       )
 
-    const patch = yield* modelPatch(container, instance.base_commit)
+    const patch = yield* Effect.flatMap(container, (c) => modelPatch(c, instance.base_commit))
     const finishedAt = yield* Clock.currentTimeMillis
     const detail = [exit.detail, patch.problem === undefined ? undefined : `model patch not taken: ${patch.problem}`]
       .filter((d): d is string => d !== undefined)

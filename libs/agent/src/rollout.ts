@@ -8,7 +8,7 @@ import type { RolloutTrajectory, TaskInstance, TokenUsage } from "@swe-gym/domai
 import { LlmClient } from "@swe-gym/llm"
 import type { Container } from "@swe-gym/sandbox"
 import type { AppendFailed, QueryDecodeFailed, QueryFailed, Store } from "@swe-gym/store"
-import { Data, Duration, Effect, Either, Option, Ref, Schema, type Scope, Stream } from "effect"
+import { Data, Deferred, Duration, Effect, Either, Option, Ref, Schema, type Scope, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { type AgentConfig, agentConfigHash, canonicalJson, renderTemplate } from "./agent-config.js"
 import { type AgentResult, type AgentStep, runAgent } from "./agent-loop.js"
@@ -80,7 +80,10 @@ export interface RolloutOptions<E, R, E2, R2> {
   /** Attempts after the first when an infrastructure fault ends one (default 2), exponential backoff from `retryBase`. */
   readonly retries?: number
   readonly retryBase?: Duration.DurationInput
-  /** The instance's container: /testbed at base_commit, no network, limits. Every failure counts as infrastructure. */
+  /**
+   * The instance's container: /testbed at base_commit, no network, limits. Every failure counts as infrastructure. It
+   * runs beside the agent's first LLM call.
+   */
   readonly prepare: (instance: TaskInstance) => Effect.Effect<Container, E, R | Scope.Scope>
   /** Runs the tests on a patch. A failure here fails the stage (the rollout stays stored as rolled out). */
   readonly verify: (instance: TaskInstance, patch: string) => Effect.Effect<Verification, E2, R2>
@@ -192,11 +195,21 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
               tools: step.actions.map((a) => a.name),
             }))),
           )
+        // The container is prepared beside the agent's first LLM call (which needs none); the first tool call waits for
+        // it, and a failed preparation ends the attempt at once (the call in flight is cancelled). The container is
+        // removed when the attempt ends (its scope closes), a preparation still running interrupted first.
         return yield* Effect.scoped(Effect.gen(function*() {
-          const container = yield* options.prepare(r.instance).pipe(Effect.mapError(fault("prepare")))
-          return yield* runAgent({
+          const ready = yield* Deferred.make<Container, RolloutInfrastructureFault>()
+          yield* options.prepare(r.instance).pipe(
+            Effect.mapError(fault("prepare")),
+            Effect.exit,
+            Effect.flatMap((exit) => Deferred.done(ready, exit)),
+            Effect.forkScoped,
+          )
+          const prepareFailed = Deferred.await(ready).pipe(Effect.zipRight(Effect.never))
+          return yield* Effect.raceFirst(runAgent({
             instance: r.instance,
-            container,
+            container: Deferred.await(ready),
             config,
             temperature: r.id.temperature,
             ...(options.seed === undefined ? {} : { seed: options.seed }),
@@ -209,7 +222,7 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
               ContainerDied: (e) => Effect.fail(fault("sandbox")(e)),
               LlmUnavailable: (e) => Effect.fail(fault("llm")(e)),
             }),
-          )
+          ), prepareFailed)
         }))
       }).pipe(
         Effect.map((result) => Either.right<AgentResult>(result)),

@@ -216,4 +216,51 @@ describe("rollout stage", () => {
       expect(second.find((t) => t.instance_id === unverifiable.instance_id)).toMatchObject({ resolved: true, failure_class: "resolved" })
       expect(yield* Ref.get(verifyCalls)).toBe(3)
     }), 600_000)
+
+  it.scopedLive("the container is prepared while the first LLM call is in flight; a failed preparation cancels that call", () =>
+    Effect.gen(function*() {
+      const config = yield* defaultConfig()
+      const db = join(tempDir("swe-gym-rollout-"), "rollouts.duckdb")
+      const overlapped = testInstance(repo, "calc__overlap-1")
+      const doomed = testInstance(repo, "calc__doomed-1")
+      const callStarted = new Map([[overlapped.instance_id, yield* Deferred.make<void>()], [doomed.instance_id, yield* Deferred.make<void>()]])
+      const startedOf = (id: string) => callStarted.get(id) ?? Effect.die(`no deferred for ${id}`)
+      let doomedCallCancelled = false
+      const llm = Layer.succeed(LlmClient, {
+        model: "scripted-model",
+        complete: (request) =>
+          Effect.gen(function*() {
+            const id = request.label?.split("/")[0] ?? ""
+            const turn = request.messages.filter((m) => m.role === "assistant").length
+            if (turn === 0) yield* Deferred.succeed(startedOf(id) as Deferred.Deferred<void>, undefined)
+            // The doomed rollout's first call takes long; it must be cancelled when the preparation fails, not awaited.
+            if (id === doomed.instance_id) yield* Effect.sleep("30 seconds").pipe(Effect.onInterrupt(() => Effect.sync(() => void (doomedCallCancelled = true))))
+            return completion(request, { calls: [turn === 0 ? fix : ["finish", "{}"]] })
+          }),
+      })
+      const out = yield* Stream.fromIterable([overlapped, doomed]).pipe(
+        rollout({
+          config,
+          runId: "test-run",
+          concurrency: 1,
+          retries: 0,
+          // Each preparation waits for its rollout's first LLM call to have started: run one after the other, the
+          // first would time out and the rollout end as an infrastructure error.
+          prepare: (instance) =>
+            Deferred.await(startedOf(instance.instance_id) as Deferred.Deferred<void>).pipe(
+              Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`${instance.instance_id}: the first LLM call never started during the preparation`) }),
+              Effect.zipRight(instance === doomed ? Effect.fail(new Error("engine hiccup")) : prepareTestbed(repo)),
+            ),
+          verify: verifyBy(yield* Ref.make(0)),
+        }),
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray),
+        Effect.provide(Layer.mergeAll(docker, storeAt(db), llm)),
+      )
+      const byId = new Map(out.map((t) => [t.instance_id, t]))
+      expect(byId.get(overlapped.instance_id)).toMatchObject({ exit_reason: "submitted", resolved: true, attempts: 1, turns: 2 })
+      expect(byId.get(doomed.instance_id)).toMatchObject({ exit_reason: "infrastructure_error", attempts: 1 })
+      expect(byId.get(doomed.instance_id)?.exit_detail).toContain("prepare failed: engine hiccup")
+      expect(doomedCallCancelled).toBe(true)
+    }), 600_000)
 })
