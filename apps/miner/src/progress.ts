@@ -40,7 +40,7 @@ export const progressReporter = (output: ProgressOutput, every: { readonly tty: 
       yield* Ref.set(drawn, line)
       output.write(output.isTTY ? `\r\x1b[2K${line.slice(0, 200)}` : `${line}\n`)
     })
-    yield* Effect.forkScoped(Effect.repeat(draw, Schedule.spaced(output.isTTY ? every.tty : every.log)))
+    yield* Effect.forkScoped(Effect.interruptible(Effect.repeat(draw, Schedule.spaced(output.isTTY ? every.tty : every.log))))
     yield* Effect.addFinalizer(() => Effect.zipRight(draw, Effect.sync(() => output.isTTY && output.write("\n"))))
     return (p: RepoProgress): Effect.Effect<void> =>
       Effect.gen(function*() {

@@ -1,12 +1,14 @@
 // `runner rollout` on the sample with the embedded emulator, real containers, real DuckDB: k=2 oracle rollouts resolve
 // and write trajectories, predictions and reports; empty ones end with an empty patch graded empty_patch; a second run
-// resumes everything and writes the same files; the endpoint's key reaches no file.
+// resumes everything and writes the same files; the endpoint's key reaches no file; an interrupted run (Ctrl-C) leaves
+// no container and keeps what finished.
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { RolloutTrajectory } from "@swe-gym/domain"
 import { startLlmEmulator } from "@swe-gym/llm-emulator"
-import { Effect, Layer, Redacted, Schema } from "effect"
-import { readFileSync } from "node:fs"
+import { DockerClient, DockerClientLive } from "@swe-gym/sandbox"
+import { Console, Effect, Fiber, Layer, Redacted, Schedule, Schema } from "effect"
+import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { runnerLayer } from "../src/pipelines.js"
 import { llmLayer, runRollout } from "../src/rollout.js"
@@ -72,4 +74,43 @@ describe("runner rollout (embedded emulator, real containers)", () => {
       // The DuckDB file too, as bytes.
       expect(readFileSync(join(dir, "runner.duckdb")).includes(Buffer.from(secret))).toBe(false)
     }).pipe(Effect.scoped), 600_000)
+
+  it.live("an interrupted run (Ctrl-C) leaves no container and writes what finished; the re-run answers those from the store", () =>
+    Effect.gen(function* () {
+      const { docker } = yield* DockerClient
+      const dir = temp("swe-gym-rollout-interrupt-")
+      const runId = `rollout-interrupt-${Date.now()}`
+      const out = join(dir, "out")
+      const args = { instances: writeInstances(dir, calc), model: "oracle", samples: 2, temperatures: [0, 0.5], agent, runId, out, concurrency: 1 }
+      // The run's progress lines (stderr), captured: "[rollout] 1/4 …" says the first rollout is verified.
+      const lines: Array<string> = []
+      const console = yield* Effect.console
+      const capturing: Console.Console = { ...console, error: (...parts) => Effect.sync(() => void lines.push(parts.map(String).join(" "))) }
+      const ofRun = () => Effect.promise(() => docker.listContainers({ all: true, filters: { label: [`swe-gym.run=${runId}`] } }))
+      const fiber = yield* Effect.fork(
+        runRollout(args).pipe(Effect.provide(llmLayer({ model: "oracle", instances: calc })), Effect.provide(layer(dir, runId)), Effect.withConsole(capturing)),
+      )
+      // Interrupt (what Ctrl-C does in runMain) once a rollout is done and the next one's container runs.
+      yield* Effect.gen(function* () {
+        if (!lines.some((l) => l.startsWith("[rollout] 1/4 ")) || (yield* ofRun()).length === 0) return yield* Effect.fail("not yet")
+      }).pipe(Effect.retry(Schedule.spaced("100 millis")))
+      // Bounded, so a finalizer that never ends fails here instead of hanging the suite.
+      yield* Fiber.interrupt(fiber).pipe(
+        Effect.timeoutFail({ duration: "2 minutes", onTimeout: () => new Error("the interrupted run had not ended after 2 minutes") }),
+      )
+      expect(yield* ofRun()).toEqual([])
+      expect(existsSync(join(out, "trajectories.jsonl"))).toBe(true)
+      const kept = readTrajectories(join(out, "trajectories.jsonl"))
+      expect(kept.length).toBeGreaterThanOrEqual(1)
+      expect(kept.length).toBeLessThan(4)
+      for (const t of kept) expect(t).toMatchObject({ exit_reason: "submitted", resolved: true })
+
+      lines.length = 0
+      const again = yield* runRollout(args).pipe(Effect.provide(llmLayer({ model: "oracle", instances: calc })), Effect.provide(layer(dir, runId)), Effect.withConsole(capturing))
+      expect(again).toHaveLength(4)
+      for (const t of again) expect(t).toMatchObject({ exit_reason: "submitted", resolved: true })
+      const stored = lines.filter((l) => l.startsWith("[rollout] ") && l.endsWith("(stored)"))
+      expect(stored.length).toBe(kept.length)
+      expect(yield* ofRun()).toEqual([])
+    }).pipe(Effect.provide(DockerClientLive)), 900_000)
 })

@@ -183,10 +183,11 @@ export const makeStepRecorder: Effect.Effect<StepRecorder, never, Store | Scope.
       Effect.flatMap((exit) => Effect.forEach(batch, (p) => Deferred.done(p.committed, Exit.asVoid(exit)), { discard: true })),
       Effect.withSpan("agent.recordSteps", { attributes: { steps: batch.length } }),
     )
-  // Once a batch is taken it is written and its callers answered, even when the scope is closing.
+  // Once a batch is taken it is written and its callers answered, even when the scope is closing. The loop itself is
+  // interruptible while it waits, even if the recorder was made in an uninterruptible region (else closing would hang).
   yield* Effect.uninterruptibleMask((restore) =>
     restore(Queue.takeBetween(queue, 1, maxStepsPerInsert)).pipe(Effect.flatMap((batch) => write(Chunk.toReadonlyArray(batch))))
-  ).pipe(Effect.forever, Effect.forkScoped)
+  ).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
   return {
     record: (rolloutKey, attempt, step) =>
       Effect.gen(function*() {

@@ -158,11 +158,14 @@ export const openJsonlWriter = <A, I, R>(
         ),
       )
     )
+    // Interruptible even when the writer is opened in an uninterruptible region (a finalizer writing what finished after
+    // Ctrl-C): a forked fiber inherits that, and the scope's close would then wait for this endless loop forever.
     yield* sync.pipe(
       Effect.catchAll((error) =>
         Effect.logWarning("jsonl: periodic fsync failed").pipe(Effect.annotateLogs({ path, error: error.message }))
       ),
       Effect.repeat(Schedule.spaced(syncInterval)),
+      Effect.interruptible,
       Effect.forkScoped,
     )
 

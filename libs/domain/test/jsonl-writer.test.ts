@@ -1,9 +1,9 @@
 import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { expect, layer } from "@effect/vitest"
-import { Chunk, Effect, Schema, Stream } from "effect"
+import { Chunk, Effect, Fiber, Schema, Stream } from "effect"
 import { appendFileSync } from "node:fs"
-import { appendJsonl, openJsonlWriter, readJsonl, JsonlReject } from "../src/jsonl.js"
+import { appendJsonl, openJsonlWriter, readJsonl, JsonlReject, writeJsonlFile } from "../src/jsonl.js"
 
 const Row = Schema.Struct({ id: Schema.String, tags: Schema.Array(Schema.String) })
 type Row = typeof Row.Type
@@ -42,6 +42,19 @@ layer(NodeFileSystem.layer)("appendJsonl", (it) => {
       const text = yield* FileSystem.FileSystem.pipe(Effect.flatMap((fs) => fs.readFileString(path)))
       expect(text.endsWith("\n")).toBe(true)
       expect(text.split("\n")).toHaveLength(2501)
+    }))
+
+  it.scoped("writes a whole file from an uninterruptible region (a finalizer after Ctrl-C) and returns", () =>
+    Effect.gen(function*() {
+      const path = yield* tempPath("finalizer.jsonl")
+      // A forked fiber inherits uninterruptibility: the writer's periodic sync must still stop when its scope closes.
+      // (A daemon fiber awaited with a bound, so a hang fails this test rather than the whole suite's clean-up.)
+      const writing = yield* writeJsonlFile(path, Row, Stream.fromIterable(rowsOf(3))).pipe(Effect.uninterruptible, Effect.forkDaemon)
+      const written = yield* Fiber.join(writing).pipe(
+        Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error("writeJsonlFile did not return from an uninterruptible region") }),
+      )
+      expect(written).toBe(3)
+      expect((yield* readAll(path, Row)).rows).toEqual(rowsOf(3))
     }))
 
   it.scoped("appends to an existing file across writer sessions", () =>
