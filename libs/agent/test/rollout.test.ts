@@ -224,7 +224,11 @@ describe("rollout stage", () => {
       const overlapped = testInstance(repo, "calc__overlap-1")
       const doomed = testInstance(repo, "calc__doomed-1")
       const callStarted = new Map([[overlapped.instance_id, yield* Deferred.make<void>()], [doomed.instance_id, yield* Deferred.make<void>()]])
-      const startedOf = (id: string) => callStarted.get(id) ?? Effect.die(`no deferred for ${id}`)
+      const startedOf = (id: string): Deferred.Deferred<void> => {
+        const started = callStarted.get(id)
+        if (started === undefined) throw new Error(`no instance ${id} in this test`)
+        return started
+      }
       let doomedCallCancelled = false
       const llm = Layer.succeed(LlmClient, {
         model: "scripted-model",
@@ -232,7 +236,7 @@ describe("rollout stage", () => {
           Effect.gen(function*() {
             const id = request.label?.split("/")[0] ?? ""
             const turn = request.messages.filter((m) => m.role === "assistant").length
-            if (turn === 0) yield* Deferred.succeed(startedOf(id) as Deferred.Deferred<void>, undefined)
+            if (turn === 0) yield* Deferred.succeed(startedOf(id), undefined)
             // The doomed rollout's first call takes long; it must be cancelled when the preparation fails, not awaited.
             if (id === doomed.instance_id) yield* Effect.sleep("30 seconds").pipe(Effect.onInterrupt(() => Effect.sync(() => void (doomedCallCancelled = true))))
             return completion(request, { calls: [turn === 0 ? fix : ["finish", "{}"]] })
@@ -247,7 +251,7 @@ describe("rollout stage", () => {
           // Each preparation waits for its rollout's first LLM call to have started: run one after the other, the
           // first would time out and the rollout end as an infrastructure error.
           prepare: (instance) =>
-            Deferred.await(startedOf(instance.instance_id) as Deferred.Deferred<void>).pipe(
+            Deferred.await(startedOf(instance.instance_id)).pipe(
               Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`${instance.instance_id}: the first LLM call never started during the preparation`) }),
               Effect.zipRight(instance === doomed ? Effect.fail(new Error("engine hiccup")) : prepareTestbed(repo)),
             ),
