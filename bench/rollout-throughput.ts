@@ -2,10 +2,14 @@
 //
 // Every rollout has the same fixed length: the emulator's `replay` policy replays a recorded trajectory of S − 1
 // distinct, cheap `execute_bash` calls (`echo step-i`) and then `finish`, so a rollout is S steps and S LLM calls, each
-// answered after L ms (the emulator's latencyMs; default S = 10, L = 1000). At each concurrency c (default 1, 8, 32):
-//   (a) the stage rolls out N = max(4, 2c) distinct instances (one sample each) with `concurrency` = `llmConcurrency`
-//       = c and the client's own llmConcurrency = c, on a fresh DuckDB file (agentMigrations), through the real pieces:
-//       OpenAiLlmClient (the openai package over HTTP), the loopback emulator (in this process), Docker containers;
+// answered after L ms (the emulator's latencyMs; default S = 30, L = 1000: real agents make tens of calls — the
+// mini-swe-agent runs in ../shared/trajectories a median of 35, the OpenHands ones 24 to 50). At each concurrency c
+// (default 1, 8, 32):
+//   (a) the stage rolls out N = max(4, W·c) distinct instances (one sample each; W = 4 waves by default, so the start,
+//       when all c containers are created at once, weighs as it does in a long run, not half of it) with `concurrency`
+//       = `llmConcurrency` = c and the client's own llmConcurrency = c, on a fresh DuckDB file (agentMigrations),
+//       through the real pieces: OpenAiLlmClient (the openai package over HTTP), the loopback emulator (by default in
+//       a process of its own, started with its CLI, as a real endpoint is never in the agent's process), Docker;
 //         prepare: a container of swe-gym/base-python with a small git repository at /testbed (create + start + mkdir +
 //                  tar copy), created per rollout as a real harness would, removed when the rollout's agent phase ends;
 //                  the stage makes it while the rollout's first LLM call is in flight (the first tool call waits for it);
@@ -20,8 +24,7 @@
 // definition: nothing but the LLM's latency), their ratio, and (b)'s rollouts/s against the same ideal; CPU used during
 // the level (this process, the Docker engine's processes, the whole machine, from /proc); where an (a) rollout's time
 // goes (prepare, steps from the first call's start — overlapping prepare —, model patch, container removal, storing +
-// verify); and per step (medians over every step of
-// every rollout):
+// verify); and per step (median and mean over every step of every rollout):
 //   wall      = from the step's start to the next step's start (the last step: to its RolloutStep event, i.e. recorded);
 //   LLM       = the call's latency_ms as the client measured it (HTTP round trip to the emulator, the L ms included);
 //   command   = time inside Container.exec of the step's tool calls (Docker's exec create/start/attach/inspect included);
@@ -32,25 +35,30 @@
 //
 //   cd libs/agent && npx vite-node --config vitest.config.ts ../../bench/rollout-throughput.ts
 //   (needs Docker and the base image: npm run setup; BENCH_STEPS, BENCH_LATENCY_MS, BENCH_LEVELS=1,8,32,
-//    BENCH_REPEATS=n repeats every level n times and reports medians, BENCH_BASELINE=0 leaves (b) out)
+//    BENCH_WAVES=W, BENCH_EMULATOR=inline runs the emulator in this process, BENCH_REPEATS=n repeats every level n
+//    times and reports medians, BENCH_BASELINE=0 leaves (b) out, BENCH_TIMELINE=prefix writes every rollout's
+//    timings to prefix.c<c>.<label>.tsv)
 import type { TaskInstance } from "@swe-gym/domain"
 import { OpenAiLlmClient } from "@swe-gym/llm"
 import { type RecordedTrajectory, startLlmEmulator } from "@swe-gym/llm-emulator"
 import type { Container, Sandbox } from "@swe-gym/sandbox"
 import { Store } from "@swe-gym/store"
 import { Chunk, Effect, Layer, Stream } from "effect"
-import { readdirSync, readFileSync, rmSync } from "node:fs"
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
+import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
 import { type AgentStep, agentMigrations, executeBash, modelPatch, rollout, type RolloutEvent, rolloutSteps } from "../libs/agent/src/index.js"
 import { defaultConfig, dockerLayer, makeTestRepo, prepareTestbed, tempDir, testInstance } from "../libs/agent/test/agent-fixtures.js"
 
-const steps = Math.max(2, Number(process.env["BENCH_STEPS"] ?? "10"))
+const steps = Math.max(2, Number(process.env["BENCH_STEPS"] ?? "30"))
 const latencyMs = Math.max(0, Number(process.env["BENCH_LATENCY_MS"] ?? "1000"))
 const levels = (process.env["BENCH_LEVELS"] ?? "1,8,32").split(",").map((s) => Math.max(1, Number(s.trim())))
 const repeats = Math.max(1, Number(process.env["BENCH_REPEATS"] ?? "1"))
 const withBaseline = process.env["BENCH_BASELINE"] !== "0"
-const rolloutsAt = (c: number) => Math.max(4, 2 * c)
+/** Rollouts per slot (BENCH_WAVES): N = max(4, waves × c). */
+const waves = Math.max(1, Number(process.env["BENCH_WAVES"] ?? "4"))
+const rolloutsAt = (c: number) => Math.max(4, waves * c)
 
 const log = (text: string) => void process.stderr.write(`[bench] ${text}\n`)
 const median = (xs: ReadonlyArray<number>): number => {
@@ -80,6 +88,25 @@ const ticksOf = (names: ReadonlySet<string>): number => {
   }
   return ticks
 }
+/** CPU seconds used by every container so far (cgroup v1 cpuacct of Docker's cgroupfs parent; NaN where absent). */
+const containersCpuSeconds = (): number => {
+  try {
+    return Number(readFileSync("/sys/fs/cgroup/cpuacct/docker/cpuacct.usage", "utf8").trim()) / 1e9
+  } catch {
+    return Number.NaN
+  }
+}
+/** CPU seconds (user + system) of one process, from /proc. */
+const processCpuSeconds = (pid: number | undefined): number => {
+  if (pid === undefined) return 0
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(f[11] ?? 0) + Number(f[12] ?? 0)) / 100
+  } catch {
+    return Number.NaN
+  }
+}
 const engineNames = new Set(["dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2"])
 const ticksPerSecond = 100
 /** Busy and total jiffies of the whole machine (/proc/stat's cpu line). */
@@ -88,6 +115,34 @@ const machineTicks = (): { busy: number; total: number } => {
   const total = cpu.reduce((a, b) => a + b, 0)
   return { busy: total - (cpu[3] ?? 0) - (cpu[4] ?? 0), total }
 }
+
+/**
+ * The emulator runs in a process of its own (as a real endpoint is never in the agent's process), started with its
+ * CLI; its in-flight maximum is then not known here (reported as –). BENCH_EMULATOR=inline: in this process.
+ */
+const separateEmulator = process.env["BENCH_EMULATOR"] !== "inline"
+const emulatorProcess = (dir: string, trajectories: ReadonlyArray<RecordedTrajectory>) =>
+  Effect.acquireRelease(
+    Effect.async<{ url: string; stats: Effect.Effect<{ maxInFlight: number }>; child: ChildProcess }, Error>((resume) => {
+      const file = join(dir, "replay.jsonl")
+      writeFileSync(file, trajectories.map((t) => JSON.stringify(t)).join("\n") + "\n")
+      const emulatorDir = join(import.meta.dirname, "../tools/llm-emulator")
+      const child = spawn(process.execPath, [
+        join(import.meta.dirname, "../node_modules/vite-node/vite-node.mjs"),
+        "src/main.ts",
+        "--",
+        "--policy", "replay", "--trajectories", file, "--latency-ms", String(latencyMs),
+      ], { cwd: emulatorDir, stdio: ["ignore", "pipe", "inherit"] })
+      let out = ""
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString()
+        const url = /at (http:\/\/127\.0\.0\.1:\d+\S*) /.exec(out)?.[1]
+        if (url !== undefined) resume(Effect.succeed({ url, stats: Effect.succeed({ maxInFlight: Number.NaN }), child }))
+      })
+      child.on("exit", (code) => resume(Effect.fail(new Error(`the emulator process ended (${code}) before it listened: ${out}`))))
+    }),
+    ({ child }) => Effect.sync(() => child.kill("SIGTERM")),
+  )
 
 const repo = makeTestRepo()
 const docker = dockerLayer()
@@ -146,7 +201,16 @@ interface LevelRun {
   }>
   readonly maxInFlight: number
   /** CPU used during the level, in cores (CPU seconds per wall second): this process, the Docker engine, the machine. */
-  readonly cpu: { readonly bench: number; readonly engine: number; readonly machine: number; readonly eventLoop: number }
+  readonly cpu: {
+    readonly bench: number
+    readonly engine: number
+    readonly machine: number
+    readonly eventLoop: number
+    /** The containers' own processes (the exec session servers, the commands). */
+    readonly containers: number
+    /** The emulator's process, when it has one (else in `bench`). */
+    readonly emulator: number
+  }
   readonly exitReasons: ReadonlyMap<string, number>
 }
 
@@ -154,9 +218,12 @@ interface LevelRun {
 const runLevel = (concurrency: number, label: string, n = rolloutsAt(concurrency)) =>
   Effect.scoped(Effect.gen(function*() {
     const instances: ReadonlyArray<TaskInstance> = Array.from({ length: n }, (_, i) => testInstance(repo, `bench__${label}-c${concurrency}-${i}`))
-    const emulator = yield* startLlmEmulator({ policy: "replay", trajectories: instances.map((i) => recorded(i.instance_id)), latencyMs })
     const dir = tempDir("swe-gym-bench-rollout-")
     dirs.push(dir)
+    const trajectories = instances.map((i) => recorded(i.instance_id))
+    const emulator = separateEmulator
+      ? yield* emulatorProcess(dir, trajectories)
+      : yield* startLlmEmulator({ policy: "replay", trajectories, latencyMs })
     const services = Layer.mergeAll(
       Store.layer({ path: join(dir, "rollouts.duckdb"), migrations: agentMigrations }),
       OpenAiLlmClient.layer({ baseUrl: emulator.url, model: "replay", llmConcurrency: concurrency }),
@@ -224,6 +291,9 @@ const runLevel = (concurrency: number, label: string, n = rolloutsAt(concurrency
 
     return yield* Effect.gen(function*() {
       const cpu0 = process.cpuUsage()
+      const emulatorPid = "child" in emulator ? emulator.child.pid : undefined
+      const emulator0 = processCpuSeconds(emulatorPid)
+      const containers0 = containersCpuSeconds()
       const engine0 = ticksOf(engineNames)
       const machine0 = machineTicks()
       const elu0 = performance.eventLoopUtilization()
@@ -241,6 +311,8 @@ const runLevel = (concurrency: number, label: string, n = rolloutsAt(concurrency
         engine: (ticksOf(engineNames) - engine0) / ticksPerSecond / (wallMs / 1000),
         machine: ((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * availableParallelism(),
         eventLoop: performance.eventLoopUtilization(elu0).utilization,
+        containers: (containersCpuSeconds() - containers0) / (wallMs / 1000),
+        emulator: (processCpuSeconds(emulatorPid) - emulator0) / (wallMs / 1000),
       }
 
       const exitReasons = new Map<string, number>()
@@ -290,6 +362,14 @@ const runLevel = (concurrency: number, label: string, n = rolloutsAt(concurrency
           destroy: t.destroy.end - t.destroy.start,
           after: t.finished - t.destroy.end,
         })
+      }
+      const timeline = process.env["BENCH_TIMELINE"]
+      if (timeline !== undefined) {
+        // Per rollout, seconds from the level's start: started, container ready, first step, last step recorded, container removal started and done, finished.
+        const t0 = Date.now() - wallMs
+        const rows = [...times.entries()].map(([id, t]) => [id, t.started, t.prepare?.start, t.prepare?.end, t.stepEvents.get(1), t.stepEvents.get(steps), t.destroy?.start, t.destroy?.end, t.finished]
+          .map((x) => (typeof x === "number" ? ((x - t0) / 1000).toFixed(1) : x)).join("\t"))
+        writeFileSync(`${timeline}.c${concurrency}.${label}.tsv`, ["id\tstarted\tprepare_start\tready\tfirst_step\tlast_step\tremove_start\tremoved\tfinished", ...rows].join("\n") + "\n")
       }
       const stats = yield* emulator.stats
       return { concurrency, rollouts: n, wallMs, steps: stepTimes, parts, maxInFlight: stats.maxInFlight, cpu, exitReasons } satisfies LevelRun
@@ -362,11 +442,13 @@ const main = Effect.gen(function*() {
   const throughput = (c: number) => median(of(c).map((r) => r.rollouts / (r.wallMs / 1000)))
   const allSteps = (c: number) => of(c).flatMap((r) => r.steps)
   const allParts = (c: number) => of(c).flatMap((r) => r.parts)
-  const stepCol = (c: number, f: (s: StepTimes) => number) => ms(median(allSteps(c).map(f)))
+  const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+  // Median and mean: throughput follows the mean, which the slow tail of steps pulls up.
+  const stepCol = (c: number, f: (s: StepTimes) => number) => `${ms(median(allSteps(c).map(f)))} / ${ms(mean(allSteps(c).map(f)))}`
   const partCol = (c: number, f: (p: LevelRun["parts"][number]) => number) => secs(median(allParts(c).map(f)))
 
   const lines = [
-    `rollout-throughput: S = ${steps} steps per rollout (${steps - 1} × execute_bash \`echo step-i\` + finish), L = ${latencyMs} ms per LLM response, N = max(4, 2c) rollouts per level, ${
+    `rollout-throughput: S = ${steps} steps per rollout (${steps - 1} × execute_bash \`echo step-i\` + finish), L = ${latencyMs} ms per LLM response, N = max(4, ${waves}c) rollouts per level, the emulator ${separateEmulator ? "in a process of its own" : "in this process"}, ${
       repeats === 1 ? "1 repetition (no medians over runs)" : `medians of ${repeats} repetitions`
     }, ${availableParallelism()} CPUs, load average ${loadBefore} (start) ${load()} (end)`,
     "",
@@ -377,18 +459,20 @@ const main = Effect.gen(function*() {
       const fixed = (x: number, digits: number) => (Number.isNaN(x) ? "–" : x.toFixed(digits))
       return `| ${c} | ${rolloutsAt(c)} | ${secs(median(of(c).map((r) => r.wallMs)))} | ${throughput(c).toFixed(3)} | ${idealPerSecond(c).toFixed(3)} | **${
         (throughput(c) / idealPerSecond(c)).toFixed(2)
-      }** | ${fixed(b, 3)} | ${fixed(b / idealPerSecond(c), 2)} | ${Math.max(...of(c).map((r) => r.maxInFlight))} |`
+      }** | ${fixed(b, 3)} | ${fixed(b / idealPerSecond(c), 2)} | ${fixed(Math.max(...of(c).map((r) => r.maxInFlight)), 0)} |`
     }),
     "",
     "CPU during each level, in cores (CPU seconds per second of wall time; the machine has " + availableParallelism() + "):",
     "",
-    "| c | (a) this process (agent, client, emulator, DuckDB) | (a) its event loop busy | (a) Docker engine (dockerd, containerd, shims) | (a) whole machine (other jobs included) | (b) Docker engine | (b) whole machine |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| c | (a) this process (agent, client, DuckDB${separateEmulator ? "" : ", emulator"}) | (a) its event loop busy |${
+      separateEmulator ? " (a) emulator process |" : ""
+    } (a) Docker engine (dockerd, containerd, shims) | (a) containers (session servers, commands) | (a) whole machine (other jobs included) | (b) Docker engine | (b) whole machine |`,
+    `| ---: | ---: | ---: |${separateEmulator ? " ---: |" : ""} ---: | ---: | ---: | ---: |`,
     ...levels.map((c) => {
       const col = (f: (r: LevelRun) => number, digits = 2) => median(of(c).map(f)).toFixed(digits)
-      return `| ${c} | ${col((r) => r.cpu.bench)} | ${(median(of(c).map((r) => r.cpu.eventLoop)) * 100).toFixed(0)}% | ${col((r) => r.cpu.engine)} | ${
-        col((r) => r.cpu.machine)
-      } | ${baseOf(c).length === 0 ? "–" : median(baseOf(c).map((x) => x.engine)).toFixed(2)} | ${
+      return `| ${c} | ${col((r) => r.cpu.bench)} | ${(median(of(c).map((r) => r.cpu.eventLoop)) * 100).toFixed(0)}% |${
+        separateEmulator ? ` ${col((r) => r.cpu.emulator)} |` : ""
+      } ${col((r) => r.cpu.engine)} | ${col((r) => r.cpu.containers)} | ${col((r) => r.cpu.machine)} | ${baseOf(c).length === 0 ? "–" : median(baseOf(c).map((x) => x.engine)).toFixed(2)} | ${
         baseOf(c).length === 0 ? "–" : median(baseOf(c).map((x) => x.machine)).toFixed(2)
       } |`
     }),
@@ -403,7 +487,7 @@ const main = Effect.gen(function*() {
       } | ${partCol(c, (p) => p.after)} |`
     ),
     "",
-    "per step (medians over every step; overhead = wall − LLM − command, split into client + tool + record + loop):",
+    "per step (median / mean over every step; overhead = wall − LLM − command, split into client + tool + record + loop; the first step's tool part includes its wait for the container):",
     "",
     "| c | step wall | LLM latency_ms | command (exec) | **agent overhead** | overhead p90 | client | tool | record (DuckDB) | loop |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -223,6 +223,9 @@ export const runValidate = Effect.fn("runner.validate")(function* (args: Validat
     // Interrupted or failed: the out file still holds what finished (the next run rewrites it whole).
     Effect.onExit((exit) => (Exit.isSuccess(exit) || args.out === undefined ? Effect.void : Effect.ignore(writeOut(args.out)))),
   )
+  // The stage emits verdicts as they finish; the run reports them in input order.
+  const position = new Map(candidates.map((c, i) => [c.instance_id, i]))
+  results.sort((a, b) => (position.get(a.result.instance_id) ?? 0) - (position.get(b.result.instance_id) ?? 0))
   const kept = keptInstances()
   if (args.out !== undefined) yield* writeOut(args.out)
   const summary = results.reduce(addToSummary, emptySummary)

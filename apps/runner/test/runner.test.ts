@@ -84,10 +84,9 @@ describe("runner evaluate", () => {
       const db = join(dir, "db.duckdb")
       const out = join(dir, "out")
       const runId = `interrupt-${Date.now()}`
-      // prepareAhead 0: one prediction at a time. With one prepared ahead, a later prediction can finish before the one
-      // ahead of it and be stored, yet wait for it in the stage's ordered output: an interrupt then loses its files
-      // (not its stored result). That race is known and not fixed yet (the stage's output would have to be unordered).
-      const args: EvaluateArgs = { ...common(dir), predictions: "gold", instances: writeInstances(dir, calc), runId, out, concurrency: 1, prepareAhead: 0 }
+      // The default prepare-ahead (1): a later prediction can finish before the one ahead of it; it must not then wait
+      // in the stage's output, or an interrupt would lose its files (not its stored result) and the sets below differ.
+      const args: EvaluateArgs = { ...common(dir), predictions: "gold", instances: writeInstances(dir, calc), runId, out, concurrency: 1 }
       const ofRun = () => Effect.promise(() => docker.listContainers({ all: true, filters: { label: [`swe-gym.run=${runId}`] } }))
       const fiber = yield* Effect.fork(runEvaluate(args).pipe(Effect.provide(layer(db, runId))))
       const goldDir = join(out, runId, "gold")

@@ -387,7 +387,9 @@ export const evaluate = (instances: ReadonlyArray<TaskInstance>, options: Evalua
               return evaluated
             })
           },
-          { concurrency: testSlots.streamConcurrency },
+          // Unordered: a result is emitted as soon as it is stored, so what finished is never held behind a slower one
+          // (an interrupt would lose it from the run's files). Consumers order by id.
+          { concurrency: testSlots.streamConcurrency, unordered: true },
         ),
       )
     }),

@@ -353,7 +353,9 @@ export const validate = (options: ValidateOptions = {}) =>
               yield* report({ _tag: "CandidateValidated", validated, seconds: validated.cached ? 0 : yield* elapsed(t0), summary: s })
               return validated
             }),
-          { concurrency: testSlots.streamConcurrency },
+          // Unordered: a result is emitted as soon as it is stored, so what finished is never held behind a slower one
+          // (an interrupt would lose it from the run's files). Consumers order by id.
+          { concurrency: testSlots.streamConcurrency, unordered: true },
         ),
       )
     }),

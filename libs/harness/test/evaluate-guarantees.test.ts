@@ -31,9 +31,10 @@ describe("guarantee 4 (failure classes) on the sample: gold, empty, unknown", ()
   it.live("gold patches as predictions resolve 100% of the valid instances, each recording its image with digest", () =>
     Effect.gen(function* () {
       const records = yield* run(goldPredictions(validInstances))
-      const results = evaluated(records).map((e) => e.result)
+      // In id order: results leave the stage as they finish.
+      const results = evaluated(records).map((e) => e.result).sort((x, y) => x.instance_id.localeCompare(y.instance_id))
       expect(results.map((r) => [r.instance_id, r.outcome, r.reason])).toEqual(
-        validInstances.map((i) => [i.instance_id, "resolved", expect.stringContaining("pass")]),
+        [...validInstances].sort((x, y) => x.instance_id.localeCompare(y.instance_id)).map((i) => [i.instance_id, "resolved", expect.stringContaining("pass")]),
       )
       for (const r of results) {
         expect(r.resolution).toBe("RESOLVED_FULL")
@@ -141,7 +142,8 @@ describe("guarantee 4: failure classes", () => {
       const stale = "diff --git a/calc/missing.py b/calc/missing.py\n--- a/calc/missing.py\n+++ b/calc/missing.py\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n"
       const escaping = "diff --git a/../../etc/evil b/../../etc/evil\nnew file mode 100644\n--- /dev/null\n+++ b/../../etc/evil\n@@ -0,0 +1 @@\n+x\n"
       const records = yield* run([predict(calc, stale, "stale"), predict(calc, escaping, "escaping")])
-      const [a, b] = evaluated(records).map((e) => e.result)
+      const ofModel = (model: string) => evaluated(records).find((e) => e.result.model_name_or_path === model)?.result
+      const [a, b] = [ofModel("stale"), ofModel("escaping")]
       expect(a?.outcome).toBe("patch_did_not_apply")
       expect(a?.reason).toContain("does not apply")
       expect(b?.outcome).toBe("patch_did_not_apply")

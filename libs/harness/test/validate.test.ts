@@ -10,6 +10,7 @@ import { loadSpecs } from "../src/environment-spec-files.js"
 import { assignSetupCommits, validate, type Validated, type ValidateOptions, validationKey, verdictOf } from "../src/validate.js"
 import { findValidation } from "../src/validation-store.js"
 import { MirrorNotFound } from "@swe-gym/git"
+import { appendIn, patchOf } from "./evaluate-fixtures.js"
 import { type ContainerCounter, dockerLayer, environmentsLayer, expected, type Overlap, sampleCandidates, storeLayer, tempDir, trackOverlap } from "./harness-fixtures.js"
 
 const matches = (pattern: string, id: string): boolean =>
@@ -177,7 +178,10 @@ describe("validate prepares ahead (Docker)", () => {
         Stream.runCollect,
         Effect.provide(environmentsLayer({ specs })),
       )
-      const verdicts = Chunk.toReadonlyArray(results).map((v) => [v.result.instance_id, v.result.reason, v.result.FAIL_TO_PASS, v.result.PASS_TO_PASS])
+      // In id order: verdicts leave the stage as they finish.
+      const verdicts = Chunk.toReadonlyArray(results)
+        .map((v) => [v.result.instance_id, v.result.reason, v.result.FAIL_TO_PASS, v.result.PASS_TO_PASS] as const)
+        .sort(([a], [b]) => a.localeCompare(b))
       return { o, verdicts }
     }).pipe(Effect.provide(Layer.mergeAll(dockerLayer({ created: 0 }, undefined, trackOverlap(o)), storeLayer(join(tempDir("swe-gym-ahead-"), "v.duckdb")), NodeContext.layer)))
 
@@ -191,4 +195,18 @@ describe("validate prepares ahead (Docker)", () => {
       expect(ahead.o.maxLive).toBe(2)
       expect(inSlot.o).toMatchObject({ maxTests: 1, maxLive: 1 })
     }), 300_000)
+})
+
+describe("validate emits verdicts as they finish (Docker)", () => {
+  it.live("a fast candidate's verdict is not held behind a slow one ahead of it", () =>
+    Effect.gen(function* () {
+      const calc = assignSetupCommits(sampleCandidates()).filter((c) => c.repo === "sample/calc").slice(0, 2)
+      const [first, second] = calc
+      if (first === undefined || second === undefined) throw new Error("the sample has no two calc candidates")
+      // The first one's fix also sleeps 8 s on import: its runs after the gold patch end long after the second's.
+      const slow = { ...first, patch: patchOf(first, (d) => appendIn(d, "calc/__init__.py", "import time\ntime.sleep(8)\n"), { withGold: true }) }
+      const verdicts = yield* run([slow, second], { concurrency: 2 }, { created: 0 }, join(tempDir("swe-gym-validate-order-"), "v.duckdb"))
+      expect(verdicts.map((v) => v.result.instance_id)).toEqual([second.instance_id, slow.instance_id])
+      expect(verdicts.map((v) => v.result.kept)).toEqual([true, true])
+    }), 900_000)
 })
