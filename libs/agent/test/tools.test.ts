@@ -177,19 +177,41 @@ describe("model patch", () => {
       yield* sh(container, "cd /testbed && git apply --check /tmp/model.patch")
     }).pipe(Effect.provide(layer)))
 
-  it.scopedLive("takes one exec (every rollout ends with it); a diff that fails is a problem and an empty patch, never an earlier call's", () =>
+  it.scopedLive("takes one exec and no archive call (every rollout ends with it); a diff that fails is a problem and an empty patch, never an earlier call's", () =>
     Effect.gen(function*() {
       const real = yield* prepareTestbed(repo)
       const execs: Array<string> = []
-      const container: Container = { ...real, exec: (cmd, opts) => Effect.suspend(() => (execs.push(String(cmd)), real.exec(cmd, opts))) }
+      const reads: Array<string> = []
+      const container: Container = {
+        ...real,
+        exec: (cmd, opts) => Effect.suspend(() => (execs.push(String(cmd)), real.exec(cmd, opts))),
+        readFile: (path) => Effect.suspend(() => (reads.push(path), real.readFile(path))),
+      }
       yield* sh(real, "cd /testbed && echo 'x = 1' > calc/new.py")
       expect((yield* modelPatch(container, repo.baseCommit)).patch).toContain("diff --git a/calc/new.py b/calc/new.py")
       expect(execs).toHaveLength(1)
+      expect(reads).toEqual([])
 
       const unknown = "0".repeat(40)
       const failed = yield* modelPatch(container, unknown)
       expect(failed.patch).toBe("")
       expect(failed.problem).toContain(`\`git add -A && git diff --cached --binary ${unknown}\` exited 128`)
       expect(execs).toHaveLength(2)
+    }).pipe(Effect.provide(layer)))
+
+  it.scopedLive("a patch larger than the exec's reply may carry comes whole from the file, the same bytes as an inline one", () =>
+    Effect.gen(function*() {
+      const real = yield* prepareTestbed(repo)
+      const reads: Array<string> = []
+      const container: Container = { ...real, readFile: (path) => Effect.suspend(() => (reads.push(path), real.readFile(path))) }
+      // About 40 KB of diff, with non-ASCII text.
+      yield* sh(real, "cd /testbed && for i in $(seq 1 2000); do echo \"line $i ünïcødé\"; done > calc/big.txt")
+      const inline = yield* modelPatch(container, repo.baseCommit)
+      expect(reads).toEqual([])
+      const viaFile = yield* modelPatch(container, repo.baseCommit, 4096)
+      expect(reads).toHaveLength(1)
+      expect(viaFile.patch.length).toBeGreaterThan(4096)
+      expect(viaFile).toEqual(inline)
+      expect(inline.patch).toContain("+line 2000 ünïcødé")
     }).pipe(Effect.provide(layer)))
 })
