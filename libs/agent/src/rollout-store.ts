@@ -154,22 +154,15 @@ interface PendingStep {
 /** Most steps in one INSERT (5 parameters each). */
 const maxStepsPerInsert = 64
 
-/** Steps waiting (besides the one taken) from which the writer batches them: below it, one step per INSERT. */
-const backlogToBatch = 8
-
 /**
- * A step recorder with group commit under backlog: steps are written one per INSERT, in arrival order, until
- * `backlogToBatch` are waiting; then the waiting ones go in one INSERT, one statement and one commit for all of them.
- * A committed DuckDB statement costs about 7-15 ms here whatever its size, on one connection, so one statement per step
- * caps the stage at 70-100 steps per second (32 rollouts at 1 s per LLM call need about 30); 32 rows in one INSERT take
- * about 25 ms. Batching only under backlog, because batches synchronise rollouts: every step of a batch is released at
- * the same instant, its rollout then sends its next LLM call at that instant, and with calls of equal latency the
- * rollouts merge into one cohort whose steps all land together. Measured at 32 rollouts (bench/rollout-throughput.ts):
- * with every waiting step batched, the machine alternated ~0.4 s saturated and ~0.9 s idle, and a step took 1.30 s
- * for a 1 s LLM call; one step per INSERT spread the load and a step took 1.09 s. Each caller waits for its own commit,
- * so kill -9 loses only steps not yet acknowledged. Waiting is uninterruptible: a step handed over is either committed
- * or its caller gets the failure, never left to land after the attempt was given up. The writer lives in the caller's
- * scope; steps still queued when it closes are interrupted.
+ * A step recorder with group commit: the steps that arrive while a batch is being written go in the next INSERT, one
+ * statement and one commit for all of them. A committed DuckDB statement costs about 10-15 ms whatever its size, on one
+ * connection, so one statement per step capped the whole stage at 70-100 steps per second before anything else ran (32
+ * rollouts at 1 s per LLM call need about 30, and spent ~1 s per step waiting for the lock under load); 32 rows in one
+ * INSERT take about 25 ms. A lone step is written at once (no waiting for company), and each caller still waits for
+ * its own commit, so kill -9 loses only steps not yet acknowledged. Waiting is uninterruptible: a step handed over is
+ * either committed or its caller gets the failure, never left to land after the attempt was given up. The writer
+ * lives in the caller's scope; steps still queued when it closes are interrupted.
  */
 export const makeStepRecorder: Effect.Effect<StepRecorder, never, Store | Scope.Scope> = Effect.gen(function*() {
   const store = yield* Store
@@ -192,14 +185,9 @@ export const makeStepRecorder: Effect.Effect<StepRecorder, never, Store | Scope.
     )
   // Once a batch is taken it is written and its callers answered, even when the scope is closing. The loop itself is
   // interruptible while it waits, even if the recorder was made in an uninterruptible region (else closing would hang).
-  yield* Effect.uninterruptibleMask((restore) => restore(Queue.take(queue)).pipe(
-    Effect.flatMap((first) =>
-      Effect.gen(function*() {
-        const more = (yield* Queue.size(queue)) >= backlogToBatch ? yield* Queue.takeUpTo(queue, maxStepsPerInsert - 1) : Chunk.empty<PendingStep>()
-        yield* write([first, ...more])
-      })
-    ),
-  )).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
+  yield* Effect.uninterruptibleMask((restore) =>
+    restore(Queue.takeBetween(queue, 1, maxStepsPerInsert)).pipe(Effect.flatMap((batch) => write(Chunk.toReadonlyArray(batch))))
+  ).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
   return {
     record: (rolloutKey, attempt, step) =>
       Effect.gen(function*() {

@@ -77,13 +77,6 @@ export interface RolloutOptions<E, R, E2, R2> {
   readonly concurrency?: number
   /** LLM requests in flight at once, across rollouts (default: `concurrency`). */
   readonly llmConcurrency?: number
-  /**
-   * Containers being prepared at once (default 4). Preparations run one after another in this many lanes, not all at
-   * once: when c rollouts start together, c creations sharing the engine all finish together at the end, and the
-   * rollouts then move in step for the rest of the run (see rollout-store's step recorder for what that costs); in
-   * lanes the first containers are ready at once and the rollouts start, and end, staggered.
-   */
-  readonly prepareConcurrency?: number
   /** Attempts after the first when an infrastructure fault ends one (default 2), exponential backoff from `retryBase`. */
   readonly retries?: number
   readonly retryBase?: Duration.DurationInput
@@ -166,7 +159,6 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
     const steps = yield* makeStepRecorder
     const concurrency = Math.max(1, options.concurrency ?? 2)
     const llmSlots = yield* Effect.makeSemaphore(Math.max(1, options.llmConcurrency ?? concurrency))
-    const prepareSlots = yield* Effect.makeSemaphore(Math.max(1, options.prepareConcurrency ?? 4))
     const samples = Math.max(1, options.samples ?? 1)
     const temperatures = options.temperatures !== undefined && options.temperatures.length > 0 ? options.temperatures : [0, 0.5]
     const emit = options.onEvent ?? (() => Effect.void)
@@ -208,7 +200,7 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
         // removed when the attempt ends (its scope closes), a preparation still running interrupted first.
         return yield* Effect.scoped(Effect.gen(function*() {
           const ready = yield* Deferred.make<Container, RolloutInfrastructureFault>()
-          yield* prepareSlots.withPermits(1)(options.prepare(r.instance)).pipe(
+          yield* options.prepare(r.instance).pipe(
             Effect.mapError(fault("prepare")),
             Effect.exit,
             Effect.flatMap((exit) => Deferred.done(ready, exit)),

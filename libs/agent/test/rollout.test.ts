@@ -150,38 +150,6 @@ describe("rollout stage", () => {
       expect(yield* Ref.get(verifyCalls)).toBe(verifies)
     }), 600_000)
 
-  it.scopedLive("containers are prepared in prepareConcurrency lanes, not all at once", () =>
-    Effect.gen(function*() {
-      const config = yield* defaultConfig()
-      const db = join(tempDir("swe-gym-rollout-"), "rollouts.duckdb")
-      const preparing = { now: 0, max: 0 }
-      const instances = [1, 2, 3, 4].map((i) => testInstance(repo, `calc__lanes-${i}`))
-      const out = yield* Stream.fromIterable(instances).pipe(
-        rollout({
-          config,
-          runId: "test-run",
-          concurrency: 4,
-          prepareConcurrency: 2,
-          prepare: () =>
-            Effect.acquireUseRelease(
-              Effect.sync(() => {
-                preparing.max = Math.max(preparing.max, ++preparing.now)
-              }),
-              // Each preparation takes at least 300 ms, so four at once would overlap.
-              () => prepareTestbed(repo).pipe(Effect.zipLeft(Effect.sleep("300 millis"))),
-              () => Effect.sync(() => preparing.now--),
-            ),
-          verify: verifyBy(yield* Ref.make(0)),
-        }),
-        Stream.runCollect,
-        Effect.map(Chunk.toReadonlyArray),
-        Effect.provide(Layer.mergeAll(docker, storeAt(db), recordingLlm([], { now: 0, max: 0 }))),
-      )
-      expect(out.map((t) => t.exit_reason)).toEqual(["submitted", "submitted", "submitted", "submitted"])
-      // Four rollouts at once, two preparing (without lanes all four would be).
-      expect(preparing.max).toBe(2)
-    }), 600_000)
-
   it.scopedLive("infrastructure faults retry the whole rollout, then end it as infrastructure_error (not verified, run again next time)", () =>
     Effect.gen(function*() {
       const config = yield* defaultConfig()
