@@ -388,7 +388,7 @@ export const evaluate = (instances: ReadonlyArray<TaskInstance>, options: Evalua
             })
           },
           // Unordered: a result is emitted as soon as it is stored, so what finished is never held behind a slower one
-          // (an interrupt would lose it from the run's files). Consumers order by id.
+          // (an interrupt would lose it from the run's files); the report files order results by id.
           { concurrency: testSlots.streamConcurrency, unordered: true },
         ),
       )

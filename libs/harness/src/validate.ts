@@ -354,7 +354,7 @@ export const validate = (options: ValidateOptions = {}) =>
               return validated
             }),
           // Unordered: a result is emitted as soon as it is stored, so what finished is never held behind a slower one
-          // (an interrupt would lose it from the run's files). Consumers order by id.
+          // (an interrupt would lose it from the run's files); `runner validate` puts verdicts back in input order.
           { concurrency: testSlots.streamConcurrency, unordered: true },
         ),
       )
