@@ -467,7 +467,7 @@ const main = Effect.gen(function*() {
     `| c | (a) this process (agent, client, DuckDB${separateEmulator ? "" : ", emulator"}) | (a) its event loop busy |${
       separateEmulator ? " (a) emulator process |" : ""
     } (a) Docker engine (dockerd, containerd, shims) | (a) containers (session servers, commands) | (a) whole machine (other jobs included) | (b) Docker engine | (b) whole machine |`,
-    `| ---: | ---: | ---: |${separateEmulator ? " ---: |" : ""} ---: | ---: | ---: | ---: |`,
+    `| ---: | ---: | ---: |${separateEmulator ? " ---: |" : ""} ---: | ---: | ---: | ---: | ---: |`,
     ...levels.map((c) => {
       const col = (f: (r: LevelRun) => number, digits = 2) => median(of(c).map(f)).toFixed(digits)
       return `| ${c} | ${col((r) => r.cpu.bench)} | ${(median(of(c).map((r) => r.cpu.eventLoop)) * 100).toFixed(0)}% |${
