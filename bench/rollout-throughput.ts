@@ -22,9 +22,9 @@
 //
 // Reported per level: rollouts/s of (a) (N ÷ wall time of the whole stream), the ideal c ÷ (S × L) (the issue's
 // definition: nothing but the LLM's latency), their ratio, and (b)'s rollouts/s against the same ideal; CPU used during
-// the level (this process, the Docker engine's processes, the whole machine, from /proc); where an (a) rollout's time
-// goes (prepare, steps from the first call's start — overlapping prepare —, model patch, container removal, storing +
-// verify); and per step (median and mean over every step of every rollout):
+// the level (this process, the emulator's, the Docker engine's processes, the containers', the whole machine, from /proc
+// and cgroups); where an (a) rollout's time goes (prepare, steps from the first call's start — overlapping prepare —,
+// model patch, container removal, storing + verify); and per step (median and mean over every step of every rollout):
 //   wall      = from the step's start to the next step's start (the last step: to its RolloutStep event, i.e. recorded);
 //   LLM       = the call's latency_ms as the client measured it (HTTP round trip to the emulator, the L ms included);
 //   command   = time inside Container.exec of the step's tool calls (Docker's exec create/start/attach/inspect included);
@@ -72,16 +72,19 @@ const quantile = (xs: ReadonlyArray<number>, q: number): number => {
 }
 const load = () => loadavg().map((l) => l.toFixed(1)).join(" ")
 
-/** Clock ticks (user + system) of every process whose name is in `names`, from /proc (Linux), children reaped included. */
+/** Clock ticks (user + system) of one process, children reaped included, from /proc (Linux); throws if it is gone. */
+const pidTicks = (pid: number | string): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  // utime, stime, cutime, cstime: fields 14-17 (12-15 after the command name).
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i] ?? 0), 0)
+}
+/** Clock ticks of every process whose name is in `names`. */
 const ticksOf = (names: ReadonlySet<string>): number => {
   let ticks = 0
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
-      if (!names.has(readFileSync(`/proc/${pid}/comm`, "utf8").trim())) continue
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      // utime, stime, cutime, cstime: fields 14-17 (12-15 after the command name).
-      ticks += [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i] ?? 0), 0)
+      if (names.has(readFileSync(`/proc/${pid}/comm`, "utf8").trim())) ticks += pidTicks(pid)
     } catch {
       // The process ended while we looked.
     }
@@ -96,13 +99,11 @@ const containersCpuSeconds = (): number => {
     return Number.NaN
   }
 }
-/** CPU seconds (user + system) of one process, from /proc. */
+/** CPU seconds of one process (0 for none, NaN once it is gone). */
 const processCpuSeconds = (pid: number | undefined): number => {
   if (pid === undefined) return 0
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return (Number(f[11] ?? 0) + Number(f[12] ?? 0)) / 100
+    return pidTicks(pid) / ticksPerSecond
   } catch {
     return Number.NaN
   }
@@ -134,12 +135,21 @@ const emulatorProcess = (dir: string, trajectories: ReadonlyArray<RecordedTrajec
         "--policy", "replay", "--trajectories", file, "--latency-ms", String(latencyMs),
       ], { cwd: emulatorDir, stdio: ["ignore", "pipe", "inherit"] })
       let out = ""
-      child.stdout.on("data", (chunk: Buffer) => {
+      let listening = false
+      const onData = (chunk: Buffer) => {
         out += chunk.toString()
         const url = /at (http:\/\/127\.0\.0\.1:\d+\S*) /.exec(out)?.[1]
-        if (url !== undefined) resume(Effect.succeed({ url, stats: Effect.succeed({ maxInFlight: Number.NaN }), child }))
-      })
-      child.on("exit", (code) => resume(Effect.fail(new Error(`the emulator process ended (${code}) before it listened: ${out}`))))
+        if (url === undefined) return
+        listening = true
+        child.stdout.off("data", onData)
+        resume(Effect.succeed({ url, stats: Effect.succeed({ maxInFlight: Number.NaN }), child }))
+      }
+      child.stdout.on("data", onData)
+      const failed = (why: string) => {
+        if (!listening) resume(Effect.fail(new Error(`the emulator process ${why} before it listened: ${out}`)))
+      }
+      child.on("error", (error) => failed(`could not start (${error.message})`))
+      child.on("exit", (code) => failed(`ended (${code})`))
     }),
     ({ child }) => Effect.sync(() => child.kill("SIGTERM")),
   )
