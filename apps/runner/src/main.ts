@@ -164,6 +164,10 @@ const rolloutCommand = Command.make(
     ),
     agent: Options.file("agent", { exists: "yes" }).pipe(Options.withDefault("data/agents/default.json"), Options.withDescription("agent config: prompts, tools, limits (its hash is part of every key)")),
     concurrency,
+    prepareAhead: Options.integer("prepare-ahead").pipe(
+      Options.optional,
+      Options.withDescription("rollouts whose containers are prepared (or removed, stored and verified) while --concurrency agents run (default: a quarter of --concurrency, at least 1; 0: all of it in the agent's slot)"),
+    ),
     llmConcurrency: Options.integer("llm-concurrency").pipe(Options.optional, Options.withDescription("LLM requests in flight at most, apart from --concurrency (containers)")),
     runId: Options.text("run-id").pipe(Options.withDescription("name of this run (rollouts are resumed by content, not by it)")),
     db,
@@ -179,6 +183,7 @@ const rolloutCommand = Command.make(
       if (args.samples < 1) return yield* Effect.fail(new Error(`--samples ${args.samples}: give 1 or more`))
       const ids = optional(idsOf(args.instanceIds))
       const n = optional(args.concurrency)
+      const ahead = yield* prepareAheadOf(args.prepareAhead)
       const llmConcurrency = optional(args.llmConcurrency)
       const baseUrl = optional(args.baseUrl)
       const common = { instances: args.instances, ...(ids === undefined ? {} : { instanceIds: ids }) }
@@ -194,6 +199,7 @@ const rolloutCommand = Command.make(
         tty: process.stderr.isTTY === true,
         ...(baseUrl === undefined ? {} : { baseUrl }),
         ...(n === undefined ? {} : { concurrency: n }),
+        ...(ahead === undefined ? {} : { prepareAhead: ahead }),
         ...(llmConcurrency === undefined ? {} : { llmConcurrency }),
       }).pipe(Effect.provide(llmLayer({ model: args.model, instances: listed, ...(baseUrl === undefined ? {} : { baseUrl }), ...(llmConcurrency === undefined ? {} : { llmConcurrency }) })))
     }).pipe(Effect.provide(runnerLayer(args.db, args.runId, environmentOf(args)))),

@@ -153,6 +153,7 @@ export const runRollout = Effect.fn("runner.rollout")(function* (args: RolloutAr
       samples: args.samples,
       temperatures: args.temperatures,
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
+      ...(args.prepareAhead === undefined ? {} : { prepareAhead: args.prepareAhead }),
       ...(args.llmConcurrency === undefined ? {} : { llmConcurrency: args.llmConcurrency }),
       prepare,
       verify,

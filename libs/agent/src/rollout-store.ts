@@ -3,8 +3,8 @@
 // Why DuckDB rather than a JSONL file per run: the runner already keeps its evaluations in the same database (`--db`);
 // a rollout's state (running → rolled_out → verified) is one row to look up on resume, and primary keys make a
 // duplicate (instance, sample) impossible rather than something a reader must filter; analyses query steps and raw LLM
-// calls with SQL in place. A step is acknowledged only once committed, and DuckDB writes and syncs its WAL at commit, so
-// kill -9 loses at most the steps in flight.
+// calls with SQL in place. Steps reach agent_steps through a synced journal beside the database
+// (step-recorder.ts), so kill -9 loses at most the steps in flight.
 //
 // The tables have no index on purpose: with DuckDB 1.5.6, after a kill -9 and the WAL's replay, an INSERT OR REPLACE on
 // a table with a primary key and a secondary index failed with "FATAL Error: Failed to delete all rows from index"
@@ -12,8 +12,8 @@
 // inserted once and then changed in place by one UPDATE, and a rollout's steps are deleted when an attempt begins and
 // inserted once each, all by the only writer (DuckDB lets one process open the file, and the stage runs each key once).
 import { type RolloutTrajectory as RolloutTrajectoryType, RolloutTrajectory } from "@swe-gym/domain"
-import { type Migration, type QueryFailed, type SqlParam, Store } from "@swe-gym/store"
-import { Chunk, Deferred, Effect, Exit, Option, Queue, Schema, type Scope } from "effect"
+import { type Migration, type SqlParam, Store } from "@swe-gym/store"
+import { Effect, Option, Schema } from "effect"
 import { AgentStep } from "./agent-loop.js"
 
 /** The agent's DuckDB tables (component "agent"). */
@@ -133,70 +133,15 @@ export const findRollout = Effect.fn("agent.findRollout")(function*(rolloutKey: 
   return Option.some<StoredRollout>({ status, attempt: row.attempt, trajectory })
 })
 
-/** Starts (or restarts) an attempt: the steps of any earlier attempt are removed, the row says `running`. */
+/**
+ * Starts (or restarts) an attempt: the steps of any earlier attempt are removed, the row says `running`. Attempt 1 has
+ * no earlier steps (attempts count from the stored row, and steps are recorded only under a row), so it deletes none.
+ * A later attempt must come after the recorder's `flush`, so that no earlier step lands after the deletion.
+ */
 export const beginAttempt = Effect.fn("agent.beginAttempt")(function*(id: RolloutIdentity, attempt: number) {
   const store = yield* Store
-  yield* store.run("DELETE FROM agent_steps WHERE rollout_key = ?", [id.rollout_key])
+  if (attempt > 1) yield* store.run("DELETE FROM agent_steps WHERE rollout_key = ?", [id.rollout_key])
   yield* upsertRow(id, "running", attempt, undefined)
-})
-
-/** Persists steps of the running attempts; `record` returns once the step is committed. */
-export interface StepRecorder {
-  readonly record: (rolloutKey: string, attempt: number, step: AgentStep) => Effect.Effect<void, QueryFailed>
-}
-
-/** A step waiting for the commit of its batch. */
-interface PendingStep {
-  readonly row: ReadonlyArray<SqlParam>
-  readonly committed: Deferred.Deferred<void, QueryFailed>
-}
-
-/** Most steps in one INSERT (5 parameters each). */
-const maxStepsPerInsert = 64
-
-/**
- * A step recorder with group commit: the steps that arrive while a batch is being written go in the next INSERT, one
- * statement and one commit for all of them. A committed DuckDB statement costs about 10-15 ms whatever its size, on one
- * connection, so one statement per step capped the whole stage at 70-100 steps per second before anything else ran (32
- * rollouts at 1 s per LLM call need about 30, and spent ~1 s per step waiting for the lock under load); 32 rows in one
- * INSERT take about 25 ms. A lone step is written at once (no waiting for company), and each caller still waits for
- * its own commit, so kill -9 loses only steps not yet acknowledged. Waiting is uninterruptible: a step handed over is
- * either committed or its caller gets the failure, never left to land after the attempt was given up. The writer
- * lives in the caller's scope; steps still queued when it closes are interrupted.
- */
-export const makeStepRecorder: Effect.Effect<StepRecorder, never, Store | Scope.Scope> = Effect.gen(function*() {
-  const store = yield* Store
-  const queue = yield* Queue.unbounded<PendingStep>()
-  // Added before the writer is forked, so it runs after the writer is interrupted (finalizers run last-in first-out).
-  yield* Effect.addFinalizer(() =>
-    Queue.takeAll(queue).pipe(
-      Effect.flatMap((left) => Effect.forEach(left, (p) => Deferred.interrupt(p.committed), { discard: true })),
-      Effect.zipRight(Queue.shutdown(queue)),
-    )
-  )
-  const write = (batch: ReadonlyArray<PendingStep>) =>
-    store.run(
-      `INSERT INTO agent_steps (rollout_key, step, attempt, recorded_at, record) VALUES ${batch.map(() => "(?, ?, ?, ?, ?)").join(", ")}`,
-      batch.flatMap((p) => p.row),
-    ).pipe(
-      Effect.exit,
-      Effect.flatMap((exit) => Effect.forEach(batch, (p) => Deferred.done(p.committed, Exit.asVoid(exit)), { discard: true })),
-      Effect.withSpan("agent.recordSteps", { attributes: { steps: batch.length } }),
-    )
-  // Once a batch is taken it is written and its callers answered, even when the scope is closing. The loop itself is
-  // interruptible while it waits, even if the recorder was made in an uninterruptible region (else closing would hang).
-  yield* Effect.uninterruptibleMask((restore) =>
-    restore(Queue.takeBetween(queue, 1, maxStepsPerInsert)).pipe(Effect.flatMap((batch) => write(Chunk.toReadonlyArray(batch))))
-  ).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
-  return {
-    record: (rolloutKey, attempt, step) =>
-      Effect.gen(function*() {
-        const json = yield* Schema.encode(StepJson)(step).pipe(Effect.orDie)
-        const committed = yield* Deferred.make<void, QueryFailed>()
-        yield* Queue.offer(queue, { row: [rolloutKey, step.index, attempt, now(), json], committed })
-        yield* Deferred.await(committed)
-      }).pipe(Effect.uninterruptible, Effect.withSpan("agent.recordStep")),
-  }
 })
 
 /** Stores the trajectory of a finished agent loop (its patch not yet verified). */

@@ -1,6 +1,7 @@
 // The rollout stage: task instances in, one trajectory per (instance, sample) out. Each sample runs the agent in a
 // container from `prepare`, records every step as it happens, stores the trajectory, then has its patch verified by
-// `verify`. Containers and LLM requests are bounded apart. Resume goes by the rollout's content key: a verified
+// `verify`. Agents (with their containers) and LLM requests are bounded apart; a few more rollouts than agent slots
+// have their containers prepared (or removed) outside the slots, so a slot that frees starts its next agent at once. Resume goes by the rollout's content key: a verified
 // rollout is answered from the store, a rolled-out one is only verified, an unfinished one restarts from scratch.
 // Infrastructure faults retry the whole rollout with backoff, then end it as `infrastructure_error` (never a failed
 // agent, never stored as a result: a later run tries it again).
@@ -12,7 +13,8 @@ import { Data, Deferred, Duration, Effect, Either, Option, Ref, Schema, type Sco
 import { createHash } from "node:crypto"
 import { type AgentConfig, agentConfigHash, canonicalJson, renderTemplate } from "./agent-config.js"
 import { type AgentResult, type AgentStep, runAgent } from "./agent-loop.js"
-import { beginAttempt, findRollout, makeStepRecorder, type RolloutIdentity, saveRolledOut, saveVerified } from "./rollout-store.js"
+import { beginAttempt, findRollout, type RolloutIdentity, saveRolledOut, saveVerified } from "./rollout-store.js"
+import { makeStepRecorder, type StepJournalFailed } from "./step-recorder.js"
 
 /** The verification of a patch by the tests (the harness's evaluate, wired by the caller). */
 export interface Verification {
@@ -73,8 +75,14 @@ export interface RolloutOptions<E, R, E2, R2> {
   readonly temperatures?: ReadonlyArray<number>
   /** Seed sent with every call (part of the key when set). */
   readonly seed?: number
-  /** Rollouts (containers) at once, verification included (default 2). */
+  /** Rollouts whose agent runs at once, each in its container (default 2). */
   readonly concurrency?: number
+  /**
+   * Rollouts beyond `concurrency` whose containers are prepared ahead, or removed and their trajectories stored and
+   * verified, outside the agent slots (default: a quarter of `concurrency`, at least 1; 0: all of it in the slot). At
+   * most `concurrency + prepareAhead` rollouts hold a container (theirs, or their verification's) at once.
+   */
+  readonly prepareAhead?: number
   /** LLM requests in flight at once, across rollouts (default: `concurrency`). */
   readonly llmConcurrency?: number
   /** Attempts after the first when an infrastructure fault ends one (default 2), exponential backoff from `retryBase`. */
@@ -94,6 +102,12 @@ export interface RolloutOptions<E, R, E2, R2> {
   readonly isVerdict?: (verification: Verification) => boolean
   readonly onEvent?: (event: RolloutEvent) => Effect.Effect<void>
 }
+
+/**
+ * Rollouts prepared ahead by default: a quarter of the agent slots, at least one. Rollouts of one run tend to end
+ * together (they start together and take similar numbers of turns), and each ending slot then finds a container ready.
+ */
+export const defaultPrepareAhead = (concurrency: number): number => Math.max(1, Math.ceil(concurrency / 4))
 
 /** The temperature schedule's value for a sample. */
 export const temperatureOf = (temperatures: ReadonlyArray<number>, sample: number): number =>
@@ -149,7 +163,7 @@ export const rollout = <E, R, E2, R2>(options: RolloutOptions<E, R, E2, R2>) =>
   instances: Stream.Stream<TaskInstance, EI, RI>,
 ): Stream.Stream<
   RolloutTrajectory,
-  EI | E2 | QueryFailed | QueryDecodeFailed | AppendFailed,
+  EI | E2 | QueryFailed | QueryDecodeFailed | AppendFailed | StepJournalFailed,
   RI | Exclude<R, Scope.Scope> | R2 | LlmClient | Store
 > => rolloutStream(options, instances)
 
@@ -158,6 +172,8 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
     const llm = yield* LlmClient
     const steps = yield* makeStepRecorder
     const concurrency = Math.max(1, options.concurrency ?? 2)
+    const prepareAhead = Math.max(0, Math.floor(options.prepareAhead ?? defaultPrepareAhead(concurrency)))
+    const agentSlots = yield* Effect.makeSemaphore(concurrency)
     const llmSlots = yield* Effect.makeSemaphore(Math.max(1, options.llmConcurrency ?? concurrency))
     const samples = Math.max(1, options.samples ?? 1)
     const temperatures = options.temperatures !== undefined && options.temperatures.length > 0 ? options.temperatures : [0, 0.5]
@@ -173,8 +189,9 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
     const attemptOnce = (r: Rollout) =>
       Effect.gen(function*() {
         const attempt = yield* Ref.updateAndGet(r.attempts, (n) => n + 1)
+        // An earlier attempt's steps must all be in the table before beginAttempt deletes them.
+        if (attempt > 1) yield* steps.flush
         yield* beginAttempt(r.id, attempt)
-        yield* emit(RolloutEvent.RolloutStarted({ instance_id: r.instance.instance_id, sample: r.sample, rollout_key: r.id.rollout_key, attempt }))
         const fault = (stage: "prepare" | "sandbox" | "llm") => (error: unknown) =>
           new RolloutInfrastructureFault({
             instance_id: r.instance.instance_id,
@@ -195,9 +212,11 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
               tools: step.actions.map((a) => a.name),
             }))),
           )
-        // The container is prepared beside the agent's first LLM call (which needs none); the first tool call waits for
-        // it, and a failed preparation ends the attempt at once (the call in flight is cancelled). The container is
-        // removed when the attempt ends (its scope closes), a preparation still running interrupted first.
+        // The container's preparation starts at once, before an agent slot is free (prepared ahead) or beside the
+        // agent's first LLM call (which needs none); the first tool call waits for it, and a failed preparation ends the
+        // attempt at once (a call in flight is cancelled). The agent holds its slot until its loop and model patch are
+        // done; the container is removed after that (the attempt's scope closes), outside the slot, a preparation still
+        // running interrupted first.
         return yield* Effect.scoped(Effect.gen(function*() {
           const ready = yield* Deferred.make<Container, RolloutInfrastructureFault>()
           yield* options.prepare(r.instance).pipe(
@@ -207,7 +226,8 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
             Effect.forkScoped,
           )
           const prepareFailed = Deferred.await(ready).pipe(Effect.zipRight(Effect.never))
-          return yield* Effect.raceFirst(runAgent({
+          const started = emit(RolloutEvent.RolloutStarted({ instance_id: r.instance.instance_id, sample: r.sample, rollout_key: r.id.rollout_key, attempt }))
+          return yield* agentSlots.withPermits(1)(Effect.zipRight(started, Effect.raceFirst(runAgent({
             instance: r.instance,
             container: Deferred.await(ready),
             config,
@@ -222,7 +242,7 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
               ContainerDied: (e) => Effect.fail(fault("sandbox")(e)),
               LlmUnavailable: (e) => Effect.fail(fault("llm")(e)),
             }),
-          ), prepareFailed)
+          ), prepareFailed)))
         }))
       }).pipe(
         Effect.map((result) => Either.right<AgentResult>(result)),
@@ -247,6 +267,8 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
         }
         const attempts = yield* Ref.get(r.attempts)
         const trajectory = toTrajectory(r.id, config, attempts, result)
+        // Its steps are committed (synced) before the row says rolled out: a stored trajectory never lacks a step.
+        yield* steps.flush
         yield* saveRolledOut(r.id, attempts, trajectory)
         return trajectory
       })
@@ -301,7 +323,7 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
     return instances.pipe(
       Stream.filter((instance) => !seen.has(instance.instance_id) && seen.add(instance.instance_id) !== undefined),
       Stream.flatMap((instance) => Stream.fromIterable(Array.from({ length: samples }, (_, sample) => ({ instance, sample })))),
-      Stream.mapEffect(({ instance, sample }) => one(instance, sample), { concurrency, unordered: true }),
+      Stream.mapEffect(({ instance, sample }) => one(instance, sample), { concurrency: concurrency + prepareAhead, unordered: true }),
     )
   }))
 

@@ -10,6 +10,7 @@ import { Chunk, Effect, Layer, Schema, Stream } from "effect"
 import { spawn } from "node:child_process"
 import { join, resolve } from "node:path"
 import { agentMigrations } from "../src/rollout-store.js"
+import { replayStepJournal, stepJournalDir } from "../src/step-recorder.js"
 import { type RolloutEvent, rollout } from "../src/rollout.js"
 import { defaultConfig, dockerLayer, makeTestRepo, prepareTestbed, tempDir, testInstance, verifyByText } from "./agent-fixtures.js"
 
@@ -38,9 +39,11 @@ const runAndKill = (envVars: Record<string, string>, steps: number) =>
   })
 
 const Row = Schema.Struct({ instance_id: Schema.String, sample: Schema.Number, status: Schema.String, steps: Schema.Array(Schema.Number) })
+/** The rows as the next run sees them: the killed run's step journal replayed first (as the next recorder does). */
 const rowsOf = (db: string) =>
   Effect.gen(function*() {
     const store = yield* Store
+    yield* replayStepJournal(stepJournalDir(db))
     return yield* store.query(
       `SELECT r.instance_id, r.sample, r.status, coalesce(list(s.step ORDER BY s.step) FILTER (WHERE s.step IS NOT NULL), []) AS steps
        FROM agent_rollouts r LEFT JOIN agent_steps s USING (rollout_key)

@@ -64,6 +64,8 @@ describe("rollout stage", () => {
         runId: "test-run",
         samples: 2,
         concurrency: 2,
+        // Every container in an agent slot (the prepared-ahead bound has its own test).
+        prepareAhead: 0,
         llmConcurrency: 1,
         prepare: (instance) =>
           Effect.acquireRelease(
@@ -167,6 +169,7 @@ describe("rollout stage", () => {
           config,
           runId: "test-run",
           concurrency: 1,
+          prepareAhead: 0,
           retries: 2,
           retryBase: "10 millis",
           prepare: (instance) =>
@@ -266,5 +269,55 @@ describe("rollout stage", () => {
       expect(byId.get(doomed.instance_id)).toMatchObject({ exit_reason: "infrastructure_error", attempts: 1 })
       expect(byId.get(doomed.instance_id)?.exit_detail).toContain("prepare failed: engine hiccup")
       expect(doomedCallCancelled).toBe(true)
+    }), 600_000)
+
+  it.scopedLive("prepared ahead: while the agent slot is busy the next rollout's container is made; containers stay within concurrency + prepareAhead, agents within concurrency", () =>
+    Effect.gen(function*() {
+      const config = yield* defaultConfig()
+      const db = join(tempDir("swe-gym-rollout-"), "rollouts.duckdb")
+      const three = [testInstance(repo, "calc__ahead-1"), testInstance(repo, "calc__ahead-2"), testInstance(repo, "calc__ahead-3")]
+      const secondReady = yield* Deferred.make<void>()
+      let secondReadyDuringFirst = false
+      const live = { now: 0, max: 0 }
+      const inFlight = { now: 0, max: 0 }
+      const llm = Layer.succeed(LlmClient, {
+        model: "scripted-model",
+        complete: (request) =>
+          Effect.gen(function*() {
+            const id = request.label?.split("/")[0] ?? ""
+            const turn = request.messages.filter((m) => m.role === "assistant").length
+            inFlight.max = Math.max(inFlight.max, ++inFlight.now)
+            // The first rollout's last call waits (at most 20 s) for the second rollout's container: it is made only
+            // if preparation runs ahead of the agent slot, which the first rollout holds until it ends.
+            if (id === "calc__ahead-1" && turn === 1) {
+              secondReadyDuringFirst = yield* Deferred.await(secondReady).pipe(Effect.timeout("20 seconds"), Effect.as(true), Effect.orElseSucceed(() => false))
+            }
+            return completion(request, { calls: [turn === 0 ? fix : ["finish", "{}"]] })
+          }).pipe(Effect.ensuring(Effect.sync(() => inFlight.now--))),
+      })
+      const out = yield* Stream.fromIterable(three).pipe(
+        rollout({
+          config,
+          runId: "test-run",
+          concurrency: 1,
+          prepareAhead: 1,
+          llmConcurrency: 4,
+          prepare: (instance) =>
+            Effect.acquireRelease(Effect.sync(() => void (live.max = Math.max(live.max, ++live.now))), () => Effect.sync(() => live.now--)).pipe(
+              Effect.zipRight(prepareTestbed(repo)),
+              Effect.tap(() => (instance.instance_id === "calc__ahead-2" ? Deferred.succeed(secondReady, undefined) : Effect.void)),
+            ),
+          verify: verifyBy(yield* Ref.make(0)),
+        }),
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray),
+        Effect.provide(Layer.mergeAll(docker, storeAt(db), llm)),
+      )
+      expect(out.map((t) => [t.instance_id, t.exit_reason, t.resolved])).toEqual(expect.arrayContaining(three.map((i) => [i.instance_id, "submitted", true])))
+      expect(out).toHaveLength(3)
+      expect(secondReadyDuringFirst).toBe(true)
+      // One agent at a time (the LLM allowed 4 requests), at most two containers (one in the slot, one ahead).
+      expect(inFlight.max).toBe(1)
+      expect(live.max).toBe(2)
     }), 600_000)
 })

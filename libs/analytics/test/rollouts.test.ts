@@ -3,8 +3,8 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { BigIntAsNumber, Store } from "@swe-gym/store"
-import { Effect, Layer, Schema, Stream } from "effect"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { Effect, Exit, Layer, Schema, Stream } from "effect"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { analyticsMigrations, exportSft, importTrajectories } from "../src/index.js"
@@ -89,6 +89,28 @@ describe("import rollouts (runner database)", () => {
       expect(line.messages.map((m: { role: string }) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant"])
       expect(line.messages[4].tool_calls[0].function.name).toBe("finish")
       expect(line.tools).toEqual(tools)
+    }).pipe(
+      Effect.provide(Layer.merge(Store.layer({ path: join(dir, "a.duckdb"), migrations: analyticsMigrations }), NodeFileSystem.layer)),
+      Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))),
+    )
+  })
+  it.live("a database whose step journal still holds steps (a run was killed) is refused, naming the journal and what to run", () => {
+    const dir = mkdtempSync(join(tmpdir(), "analytics-rollouts-"))
+    const runnerDb = join(dir, "runner.duckdb")
+    return Effect.gen(function*() {
+      yield* Effect.flatMap(Store, (store) => store.run(agentTables)).pipe(Effect.provide(Store.layer({ path: runnerDb })))
+      mkdirSync(`${runnerDb}.steps`)
+      writeFileSync(join(`${runnerDb}.steps`, "segment-000001.jsonl"), `${JSON.stringify(["k0", 0, 1, "t", "{}"])}\n`)
+      const exit = yield* Effect.exit(importTrajectories({ format: "rollouts", paths: [runnerDb], rejectsPath: join(dir, "r.jsonl") }))
+      expect(Exit.isFailure(exit)).toBe(true)
+      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      expect(error?._tag).toBe("JsonlFileError")
+      expect(error?.message).toContain(`${runnerDb}.steps`)
+      expect(error?.message).toContain("segment-000001.jsonl")
+      expect(error?.message).toContain("runner rollout")
+      const store = yield* Store
+      const imported = yield* store.query("SELECT count(*)::INTEGER AS n FROM analytics_outcomes", [], Schema.Struct({ n: Schema.Number }))
+      expect(imported).toEqual([{ n: 0 }])
     }).pipe(
       Effect.provide(Layer.merge(Store.layer({ path: join(dir, "a.duckdb"), migrations: analyticsMigrations }), NodeFileSystem.layer)),
       Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))),

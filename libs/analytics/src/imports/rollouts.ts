@@ -2,9 +2,10 @@
 // and verification (libs/domain's RolloutTrajectory), and the runner's DuckDB file, whose `agent_rollouts` rows hold the
 // finished trajectories and whose `agent_steps` rows hold each step's raw LLM call (request and response as sent and
 // received: what fine-tuning rows are built from). The file is opened read-only; only finished rollouts are imported.
-import { Trajectory } from "@swe-gym/domain"
+import { JsonlFileError, Trajectory } from "@swe-gym/domain"
 import { quoteIdentifier, quoteLiteral, Store } from "@swe-gym/store"
 import { Chunk, Effect, Either, Option, Schema, Stream } from "effect"
+import { readdirSync } from "node:fs"
 import type { ImportedTrajectory, LlmCallRecord } from "../imported-trajectory.js"
 import { fileReject } from "./file-decoding.js"
 import { fromOwnTrajectory, type OwnTrajectoryContext } from "./own-trajectory.js"
@@ -73,6 +74,19 @@ export interface RolloutTables {
 }
 export const defaultRolloutTables: RolloutTables = { rollouts: "agent_rollouts", steps: "agent_steps" }
 
+/**
+ * Segment files of a runner database's step journal (`<db>.steps/segment-*.jsonl`, written by libs/agent's step
+ * recorder): steps not yet copied into agent_steps. The rollout stage deletes them as it copies; any left over means a
+ * run stopped early, and the next rollout run on the database replays them.
+ */
+export const pendingStepJournal = (file: string): ReadonlyArray<string> => {
+  try {
+    return readdirSync(`${file}.steps`).filter((name) => /^segment-\d+\.jsonl$/.test(name)).sort()
+  } catch {
+    return []
+  }
+}
+
 /** Finished rollouts of a runner database, in pages of 100, each with the raw LLM calls of its last attempt. */
 export const rolloutsOfDatabase = (
   file: string,
@@ -81,6 +95,17 @@ export const rolloutsOfDatabase = (
 ) =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const store = yield* Store
+    const pending = pendingStepJournal(file)
+    if (pending.length > 0) {
+      return yield* Effect.fail(
+        new JsonlFileError({
+          path: `${file}.steps`,
+          operation: `importing the rollouts of ${file}`,
+          detail: `a rollout run on this database was stopped (kill -9 or a failed write) before it copied the steps in ${pending.join(", ")} into it, so some trajectories would be imported without their last LLM calls`,
+          hint: "run `runner rollout` again on this database (the same --db and --run-id): it puts the journal's steps in first and resumes the run; then import",
+        }),
+      )
+    }
     const alias = `rollouts_${Math.random().toString(36).slice(2, 10)}`
     yield* Effect.acquireRelease(
       store.run(`ATTACH ${quoteLiteral(file)} AS ${alias} (READ_ONLY)`),
