@@ -168,6 +168,10 @@ const rolloutCommand = Command.make(
       Options.optional,
       Options.withDescription("rollouts whose containers are prepared (or removed, stored and verified) while --concurrency agents run (default: a quarter of --concurrency, at least 1; 0: all of it in the agent's slot)"),
     ),
+    prepareConcurrency: Options.integer("prepare-concurrency").pipe(
+      Options.optional,
+      Options.withDescription("containers being made at once (default: the CPU cores; more only slows each one and every agent's steps)"),
+    ),
     llmConcurrency: Options.integer("llm-concurrency").pipe(Options.optional, Options.withDescription("LLM requests in flight at most, apart from --concurrency (containers)")),
     runId: Options.text("run-id").pipe(Options.withDescription("name of this run (rollouts are resumed by content, not by it)")),
     db,
@@ -184,6 +188,8 @@ const rolloutCommand = Command.make(
       const ids = optional(idsOf(args.instanceIds))
       const n = optional(args.concurrency)
       const ahead = yield* prepareAheadOf(args.prepareAhead)
+      const lanes = optional(args.prepareConcurrency)
+      if (lanes !== undefined && lanes < 1) return yield* Effect.fail(new Error(`--prepare-concurrency must be 1 or more, not ${lanes}`))
       const llmConcurrency = optional(args.llmConcurrency)
       const baseUrl = optional(args.baseUrl)
       const common = { instances: args.instances, ...(ids === undefined ? {} : { instanceIds: ids }) }
@@ -200,6 +206,7 @@ const rolloutCommand = Command.make(
         ...(baseUrl === undefined ? {} : { baseUrl }),
         ...(n === undefined ? {} : { concurrency: n }),
         ...(ahead === undefined ? {} : { prepareAhead: ahead }),
+        ...(lanes === undefined ? {} : { prepareConcurrency: lanes }),
         ...(llmConcurrency === undefined ? {} : { llmConcurrency }),
       }).pipe(Effect.provide(llmLayer({ model: args.model, instances: listed, ...(baseUrl === undefined ? {} : { baseUrl }), ...(llmConcurrency === undefined ? {} : { llmConcurrency }) })))
     }).pipe(Effect.provide(runnerLayer(args.db, args.runId, environmentOf(args)))),

@@ -27,6 +27,8 @@ export interface RolloutArgs extends CommonArgs {
   /** Agent config file (data/agents/*.json). */
   readonly agent: string
   readonly llmConcurrency?: number
+  /** Containers being made at once (default: the CPU cores). */
+  readonly prepareConcurrency?: number
   readonly runId: string
   /** Directory of the output files. */
   readonly out: string
@@ -154,6 +156,7 @@ export const runRollout = Effect.fn("runner.rollout")(function* (args: RolloutAr
       temperatures: args.temperatures,
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(args.prepareAhead === undefined ? {} : { prepareAhead: args.prepareAhead }),
+      ...(args.prepareConcurrency === undefined ? {} : { prepareConcurrency: args.prepareConcurrency }),
       ...(args.llmConcurrency === undefined ? {} : { llmConcurrency: args.llmConcurrency }),
       prepare,
       verify,

@@ -11,6 +11,7 @@ import type { Container } from "@swe-gym/sandbox"
 import type { AppendFailed, QueryDecodeFailed, QueryFailed, Store } from "@swe-gym/store"
 import { Data, Deferred, Duration, Effect, Either, Option, Ref, Schema, type Scope, Stream } from "effect"
 import { createHash } from "node:crypto"
+import { availableParallelism } from "node:os"
 import { type AgentConfig, agentConfigHash, canonicalJson, renderTemplate } from "./agent-config.js"
 import { type AgentResult, type AgentStep, runAgent } from "./agent-loop.js"
 import { beginAttempt, findRollout, type RolloutIdentity, saveRolledOut, saveVerified } from "./rollout-store.js"
@@ -83,6 +84,12 @@ export interface RolloutOptions<E, R, E2, R2> {
    * most `concurrency + prepareAhead` rollouts hold a container (theirs, or their verification's) at once.
    */
   readonly prepareAhead?: number
+  /**
+   * Preparations at once (default: the CPU cores). Making a container is CPU work for the engine and the kernel: more
+   * at once than the machine has cores only delays each of them, and a machine saturated by them slows every agent's
+   * steps (BENCHMARKS.md, rollout-throughput). A preparation that builds an environment image first holds its lane.
+   */
+  readonly prepareConcurrency?: number
   /** LLM requests in flight at once, across rollouts (default: `concurrency`). */
   readonly llmConcurrency?: number
   /** Attempts after the first when an infrastructure fault ends one (default 2), exponential backoff from `retryBase`. */
@@ -174,6 +181,7 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
     const concurrency = Math.max(1, options.concurrency ?? 2)
     const prepareAhead = Math.max(0, Math.floor(options.prepareAhead ?? defaultPrepareAhead(concurrency)))
     const agentSlots = yield* Effect.makeSemaphore(concurrency)
+    const prepareLanes = yield* Effect.makeSemaphore(Math.max(1, Math.floor(options.prepareConcurrency ?? availableParallelism())))
     const llmSlots = yield* Effect.makeSemaphore(Math.max(1, options.llmConcurrency ?? concurrency))
     const samples = Math.max(1, options.samples ?? 1)
     const temperatures = options.temperatures !== undefined && options.temperatures.length > 0 ? options.temperatures : [0, 0.5]
@@ -219,7 +227,7 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
         // running interrupted first.
         return yield* Effect.scoped(Effect.gen(function*() {
           const ready = yield* Deferred.make<Container, RolloutInfrastructureFault>()
-          yield* options.prepare(r.instance).pipe(
+          yield* prepareLanes.withPermits(1)(options.prepare(r.instance)).pipe(
             Effect.mapError(fault("prepare")),
             Effect.exit,
             Effect.flatMap((exit) => Deferred.done(ready, exit)),

@@ -320,4 +320,36 @@ describe("rollout stage", () => {
       expect(inFlight.max).toBe(1)
       expect(live.max).toBe(2)
     }), 600_000)
+
+  it.scopedLive("preparations run at most prepareConcurrency at once, apart from the agent slots", () =>
+    Effect.gen(function*() {
+      const config = yield* defaultConfig()
+      const db = join(tempDir("swe-gym-rollout-"), "rollouts.duckdb")
+      const four = Array.from({ length: 4 }, (_, i) => testInstance(repo, `calc__lane-${i + 1}`))
+      const preparing = { now: 0, max: 0 }
+      const events: Array<RolloutEvent> = []
+      const out = yield* Stream.fromIterable(four).pipe(
+        rollout({
+          config,
+          runId: "test-run",
+          concurrency: 4,
+          prepareConcurrency: 1,
+          prepare: () =>
+            Effect.sync(() => void (preparing.max = Math.max(preparing.max, ++preparing.now))).pipe(
+              Effect.zipRight(prepareTestbed(repo)),
+              Effect.ensuring(Effect.sync(() => void preparing.now--)),
+            ),
+          verify: verifyBy(yield* Ref.make(0)),
+          onEvent: (e) => Effect.sync(() => void events.push(e)),
+        }),
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray),
+        Effect.provide(Layer.mergeAll(docker, storeAt(db), recordingLlm([], { now: 0, max: 0 }))),
+      )
+      expect(out.map((t) => [t.exit_reason, t.resolved])).toEqual(four.map(() => ["submitted", true]))
+      expect(preparing.max).toBe(1)
+      // The agents were not held to one: all four had started before the first one finished.
+      const firstFinished = events.findIndex((e) => e._tag === "RolloutFinished")
+      expect(events.slice(0, firstFinished).filter((e) => e._tag === "RolloutStarted")).toHaveLength(4)
+    }), 600_000)
 })
