@@ -12,7 +12,9 @@
 //       a process of its own, started with its CLI, as a real endpoint is never in the agent's process), Docker;
 //         prepare: a container of swe-gym/base-python with a small git repository at /testbed (create + start + mkdir +
 //                  tar copy), created per rollout as a real harness would, removed when the rollout's agent phase ends;
-//                  the stage makes it while the rollout's first LLM call is in flight (the first tool call waits for it);
+//                  the stage's defaults decide when: a quarter of c more rollouts are prepared ahead of the agent slots,
+//                  at most as many containers are made at once as the machine has cores, a rollout that finds a slot
+//                  free makes its container while its first LLM call is in flight (the first tool call waits for it);
 //         verify:  the echo steps change nothing, so every patch is empty and is graded `empty_patch` without a
 //                  container, as the harness's evaluate does for an empty patch (no test run);
 //       both inside the measured time: it is the stage's throughput;
@@ -29,9 +31,10 @@
 //   LLM       = the call's latency_ms as the client measured it (HTTP round trip to the emulator, the L ms included);
 //   command   = time inside Container.exec of the step's tool calls (Docker's exec create/start/attach/inspect included);
 //   overhead  = wall − LLM − command: the agent's own work (client request building and decoding, the LLM semaphore,
-//               tool-call decoding, encoding and committing the step to DuckDB, the RolloutStep event, the loop);
+//               tool-call decoding, encoding the step and appending it to the step journal, the RolloutStep event,
+//               the loop);
 // with overhead split into client (llm_ms − latency_ms), tool (tools_ms − command), record (RolloutStep event − start −
-// llm_ms − tools_ms: the step's DuckDB commit) and loop (next start − event).
+// llm_ms − tools_ms: the step's journal append; before the journal, its DuckDB commit) and loop (next start − event).
 //
 //   cd libs/agent && npx vite-node --config vitest.config.ts ../../bench/rollout-throughput.ts
 //   (needs Docker and the base image: npm run setup; BENCH_STEPS, BENCH_LATENCY_MS, BENCH_LEVELS=1,8,32,
@@ -499,7 +502,7 @@ const main = Effect.gen(function*() {
     "",
     "per step (median / mean over every step; overhead = wall − LLM − command, split into client + tool + record + loop; the first step's tool part includes its wait for the container):",
     "",
-    "| c | step wall | LLM latency_ms | command (exec) | **agent overhead** | overhead p90 | client | tool | record (DuckDB) | loop |",
+    "| c | step wall | LLM latency_ms | command (exec) | **agent overhead** | overhead p90 | client | tool | record (journal) | loop |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...levels.map((c) =>
       `| ${c} | ${stepCol(c, (s) => s.wall)} | ${stepCol(c, (s) => s.llm)} | ${stepCol(c, (s) => s.command)} | **${stepCol(c, (s) => s.overhead)}** | ${

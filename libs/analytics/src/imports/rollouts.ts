@@ -101,8 +101,8 @@ export const rolloutsOfDatabase = (
         new JsonlFileError({
           path: `${file}.steps`,
           operation: `importing the rollouts of ${file}`,
-          detail: `a rollout run on this database was stopped (kill -9 or a failed write) before it copied the steps in ${pending.join(", ")} into it, so some trajectories would be imported without their last LLM calls`,
-          hint: "run `runner rollout` again on this database (the same --db and --run-id): it puts the journal's steps in first and resumes the run; then import",
+          detail: `a rollout run on this database stopped (kill -9, a crash or a failed write) with steps in its journal (${pending.join(", ")}) that it may not have copied into the database, so trajectories could be imported without some of their LLM calls`,
+          hint: "run `runner rollout --db` with this database again (it first copies the journal's missing steps in and deletes the journal, then resumes the run), then import",
         }),
       )
     }
