@@ -163,7 +163,10 @@ const rolloutCommand = Command.make(
       Options.withDescription("temperature of sample 0, 1, …, comma-separated; the last repeats (default 0,0.5: the first greedy, the others 0.5, as in the SWE-Gym paper)"),
     ),
     agent: Options.file("agent", { exists: "yes" }).pipe(Options.withDefault("data/agents/default.json"), Options.withDescription("agent config: prompts, tools, limits (its hash is part of every key)")),
-    concurrency,
+    concurrency: Options.integer("concurrency").pipe(
+      Options.optional,
+      Options.withDescription("agents at once, each in its container (default 2)"),
+    ),
     prepareAhead: Options.integer("prepare-ahead").pipe(
       Options.optional,
       Options.withDescription("rollouts whose containers are prepared (or removed, stored and verified) while --concurrency agents run (default: a quarter of --concurrency, at least 1; 0: all of it in the agent's slot)"),
@@ -172,7 +175,7 @@ const rolloutCommand = Command.make(
       Options.optional,
       Options.withDescription("containers being made at once (default: the CPU cores; more only slows each one and every agent's steps)"),
     ),
-    llmConcurrency: Options.integer("llm-concurrency").pipe(Options.optional, Options.withDescription("LLM requests in flight at most, apart from --concurrency (containers)")),
+    llmConcurrency: Options.integer("llm-concurrency").pipe(Options.optional, Options.withDescription("LLM requests in flight at most, apart from --concurrency (agents)")),
     runId: Options.text("run-id").pipe(Options.withDescription("name of this run (rollouts are resumed by content, not by it)")),
     db,
     out: Options.text("out").pipe(Options.withDefault("data/out/rollouts"), Options.withDescription("directory of trajectories.jsonl, preds.jsonl and the evaluation reports")),

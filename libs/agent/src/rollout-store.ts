@@ -3,8 +3,8 @@
 // Why DuckDB rather than a JSONL file per run: the runner already keeps its evaluations in the same database (`--db`);
 // a rollout's state (running → rolled_out → verified) is one row to look up on resume, and primary keys make a
 // duplicate (instance, sample) impossible rather than something a reader must filter; analyses query steps and raw LLM
-// calls with SQL in place. Steps reach agent_steps through a synced journal beside the database
-// (step-recorder.ts), so kill -9 loses at most the steps in flight.
+// calls with SQL in place. Steps reach agent_steps through a journal beside the database, written before the agent
+// goes on (step-recorder.ts), so kill -9 loses at most the steps in flight.
 //
 // The tables have no index on purpose: with DuckDB 1.5.6, after a kill -9 and the WAL's replay, an INSERT OR REPLACE on
 // a table with a primary key and a secondary index failed with "FATAL Error: Failed to delete all rows from index"

@@ -1,8 +1,9 @@
 // The rollout stage: task instances in, one trajectory per (instance, sample) out. Each sample runs the agent in a
 // container from `prepare`, records every step as it happens, stores the trajectory, then has its patch verified by
 // `verify`. Agents (with their containers) and LLM requests are bounded apart; a few more rollouts than agent slots
-// have their containers prepared (or removed) outside the slots, so a slot that frees starts its next agent at once. Resume goes by the rollout's content key: a verified
-// rollout is answered from the store, a rolled-out one is only verified, an unfinished one restarts from scratch.
+// have their containers prepared (or removed) outside the slots, so a slot that frees starts its next agent at once, and
+// containers are made a few at a time. Resume goes by the rollout's content key: a verified rollout is answered from
+// the store, a rolled-out one is only verified, an unfinished one restarts from scratch.
 // Infrastructure faults retry the whole rollout with backoff, then end it as `infrastructure_error` (never a failed
 // agent, never stored as a result: a later run tries it again).
 import type { RolloutTrajectory, TaskInstance, TokenUsage } from "@swe-gym/domain"
@@ -235,7 +236,8 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
           )
           const prepareFailed = Deferred.await(ready).pipe(Effect.zipRight(Effect.never))
           const started = emit(RolloutEvent.RolloutStarted({ instance_id: r.instance.instance_id, sample: r.sample, rollout_key: r.id.rollout_key, attempt }))
-          return yield* agentSlots.withPermits(1)(Effect.zipRight(started, Effect.raceFirst(runAgent({
+          // A preparation that fails while the rollout waits for a slot ends the attempt then, not once a slot frees.
+          return yield* Effect.raceFirst(agentSlots.withPermits(1)(Effect.zipRight(started, runAgent({
             instance: r.instance,
             container: Deferred.await(ready),
             config,
@@ -250,7 +252,7 @@ const rolloutStream = <E, R, E2, R2, EI, RI>(options: RolloutOptions<E, R, E2, R
               ContainerDied: (e) => Effect.fail(fault("sandbox")(e)),
               LlmUnavailable: (e) => Effect.fail(fault("llm")(e)),
             }),
-          ), prepareFailed)))
+          ))), prepareFailed)
         }))
       }).pipe(
         Effect.map((result) => Either.right<AgentResult>(result)),

@@ -46,7 +46,10 @@ export class StepJournalFailed extends Schema.TaggedError<StepJournalFailed>()("
 
 /** Persists steps of the running attempts. */
 export interface StepRecorder {
-  /** Returns once the step is durable: in the journal (synced), or committed when the database is in memory. */
+  /**
+   * Returns once the step outlives this process: written to the journal (not synced; see above), or committed when the
+   * database is in memory.
+   */
   readonly record: (rolloutKey: string, attempt: number, step: AgentStep) => Effect.Effect<void, QueryFailed | StepJournalFailed>
   /** Returns once every step recorded so far is in agent_steps. */
   readonly flush: Effect.Effect<void, QueryFailed>
@@ -117,8 +120,8 @@ const readSegment = (file: string) =>
   })
 
 /**
- * Replays a database's journal into agent_steps and deletes it; returns how many rows went in. Run before anything
- * records steps (makeStepRecorder does). A missing journal is nothing to do.
+ * Replays a database's journal into agent_steps and deletes it; returns the segments read, the rows that went in and
+ * the next segment's number. Run before anything records steps (makeStepRecorder does). No journal: nothing to do.
  */
 export const replayStepJournal = Effect.fn("agent.replayStepJournal")(function*(dir: string) {
   const store = yield* Store

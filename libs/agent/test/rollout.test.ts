@@ -352,4 +352,47 @@ describe("rollout stage", () => {
       const firstFinished = events.findIndex((e) => e._tag === "RolloutFinished")
       expect(events.slice(0, firstFinished).filter((e) => e._tag === "RolloutStarted")).toHaveLength(4)
     }), 600_000)
+
+  it.scopedLive("a preparation that fails while its rollout waits for an agent slot ends that attempt at once", () =>
+    Effect.gen(function*() {
+      const config = yield* defaultConfig()
+      const db = join(tempDir("swe-gym-rollout-"), "rollouts.duckdb")
+      const busy = testInstance(repo, "calc__busy-1")
+      const doomed = testInstance(repo, "calc__doomed-2")
+      const doomedDone = yield* Deferred.make<void>()
+      let doomedEndedWhileBusy = false
+      const llm = Layer.succeed(LlmClient, {
+        model: "scripted-model",
+        complete: (request) =>
+          Effect.gen(function*() {
+            const turn = request.messages.filter((m) => m.role === "assistant").length
+            // The busy rollout holds the only slot until the doomed one has ended (or 20 s passed).
+            if (request.label?.startsWith(busy.instance_id) === true && turn === 1) {
+              doomedEndedWhileBusy = yield* Deferred.await(doomedDone).pipe(Effect.timeout("20 seconds"), Effect.as(true), Effect.orElseSucceed(() => false))
+            }
+            return completion(request, { calls: [turn === 0 ? fix : ["finish", "{}"]] })
+          }),
+      })
+      const out = yield* Stream.fromIterable([busy, doomed]).pipe(
+        rollout({
+          config,
+          runId: "test-run",
+          concurrency: 1,
+          prepareAhead: 1,
+          retries: 0,
+          prepare: (instance) => (instance === doomed ? Effect.fail(new Error("engine hiccup")) : prepareTestbed(repo)),
+          verify: verifyBy(yield* Ref.make(0)),
+          onEvent: (e) =>
+            e._tag === "RolloutFinished" && e.trajectory.instance_id === doomed.instance_id ? Deferred.succeed(doomedDone, undefined) : Effect.void,
+        }),
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray),
+        Effect.provide(Layer.mergeAll(docker, storeAt(db), llm)),
+      )
+      // The doomed rollout ended while the busy one still held the only slot.
+      expect(doomedEndedWhileBusy).toBe(true)
+      const byId = new Map(out.map((t) => [t.instance_id, t]))
+      expect(byId.get(doomed.instance_id)).toMatchObject({ exit_reason: "infrastructure_error", attempts: 1 })
+      expect(byId.get(busy.instance_id)).toMatchObject({ exit_reason: "submitted", resolved: true })
+    }), 600_000)
 })
