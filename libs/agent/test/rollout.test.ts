@@ -46,6 +46,25 @@ const verifyBy = (calls: Ref.Ref<number>) => (_: TaskInstance, patch: string) =>
     evaluation_key: createHash("sha256").update(patch).digest("hex"),
   } satisfies Verification)
 
+/**
+ * A model that fixes then finishes, running `before` first on every call (with the call's instance id and turn): the
+ * tests below hold or watch calls there.
+ */
+const fixThenFinish = (before: (id: string, turn: number) => Effect.Effect<void>) =>
+  Layer.succeed(LlmClient, {
+    model: "scripted-model",
+    complete: (request) =>
+      Effect.gen(function*() {
+        const turn = request.messages.filter((m) => m.role === "assistant").length
+        yield* before(request.label?.split("/")[0] ?? "", turn)
+        return completion(request, { calls: [turn === 0 ? fix : ["finish", "{}"]] })
+      }),
+  })
+
+/** Waits for `done` (at most 20 s): whether it came in time. */
+const cameInTime = (done: Deferred.Deferred<void>) =>
+  Deferred.await(done).pipe(Effect.timeout("20 seconds"), Effect.as(true), Effect.orElseSucceed(() => false))
+
 const storeAt = (path: string) => Store.layer({ path, migrations: agentMigrations })
 
 const keyOf = (t: RolloutTrajectory) => `${t.instance_id}#${t.sample}`
@@ -233,18 +252,13 @@ describe("rollout stage", () => {
         return started
       }
       let doomedCallCancelled = false
-      const llm = Layer.succeed(LlmClient, {
-        model: "scripted-model",
-        complete: (request) =>
-          Effect.gen(function*() {
-            const id = request.label?.split("/")[0] ?? ""
-            const turn = request.messages.filter((m) => m.role === "assistant").length
-            if (turn === 0) yield* Deferred.succeed(startedOf(id), undefined)
-            // The doomed rollout's first call takes long; it must be cancelled when the preparation fails, not awaited.
-            if (id === doomed.instance_id) yield* Effect.sleep("30 seconds").pipe(Effect.onInterrupt(() => Effect.sync(() => void (doomedCallCancelled = true))))
-            return completion(request, { calls: [turn === 0 ? fix : ["finish", "{}"]] })
-          }),
-      })
+      const llm = fixThenFinish((id, turn) =>
+        Effect.gen(function*() {
+          if (turn === 0) yield* Deferred.succeed(startedOf(id), undefined)
+          // The doomed rollout's first call takes long; it must be cancelled when the preparation fails, not awaited.
+          if (id === doomed.instance_id) yield* Effect.sleep("30 seconds").pipe(Effect.onInterrupt(() => Effect.sync(() => void (doomedCallCancelled = true))))
+        })
+      )
       const out = yield* Stream.fromIterable([overlapped, doomed]).pipe(
         rollout({
           config,
@@ -280,21 +294,14 @@ describe("rollout stage", () => {
       let secondReadyDuringFirst = false
       const live = { now: 0, max: 0 }
       const inFlight = { now: 0, max: 0 }
-      const llm = Layer.succeed(LlmClient, {
-        model: "scripted-model",
-        complete: (request) =>
-          Effect.gen(function*() {
-            const id = request.label?.split("/")[0] ?? ""
-            const turn = request.messages.filter((m) => m.role === "assistant").length
-            inFlight.max = Math.max(inFlight.max, ++inFlight.now)
-            // The first rollout's last call waits (at most 20 s) for the second rollout's container: it is made only
-            // if preparation runs ahead of the agent slot, which the first rollout holds until it ends.
-            if (id === "calc__ahead-1" && turn === 1) {
-              secondReadyDuringFirst = yield* Deferred.await(secondReady).pipe(Effect.timeout("20 seconds"), Effect.as(true), Effect.orElseSucceed(() => false))
-            }
-            return completion(request, { calls: [turn === 0 ? fix : ["finish", "{}"]] })
-          }).pipe(Effect.ensuring(Effect.sync(() => inFlight.now--))),
-      })
+      const llm = fixThenFinish((id, turn) =>
+        Effect.gen(function*() {
+          inFlight.max = Math.max(inFlight.max, ++inFlight.now)
+          // The first rollout's last call waits (at most 20 s) for the second rollout's container: it is made only if
+          // preparation runs ahead of the agent slot, which the first rollout holds until it ends.
+          if (id === "calc__ahead-1" && turn === 1) secondReadyDuringFirst = yield* cameInTime(secondReady)
+        }).pipe(Effect.ensuring(Effect.sync(() => inFlight.now--)))
+      )
       const out = yield* Stream.fromIterable(three).pipe(
         rollout({
           config,
@@ -361,18 +368,10 @@ describe("rollout stage", () => {
       const doomed = testInstance(repo, "calc__doomed-2")
       const doomedDone = yield* Deferred.make<void>()
       let doomedEndedWhileBusy = false
-      const llm = Layer.succeed(LlmClient, {
-        model: "scripted-model",
-        complete: (request) =>
-          Effect.gen(function*() {
-            const turn = request.messages.filter((m) => m.role === "assistant").length
-            // The busy rollout holds the only slot until the doomed one has ended (or 20 s passed).
-            if (request.label?.startsWith(busy.instance_id) === true && turn === 1) {
-              doomedEndedWhileBusy = yield* Deferred.await(doomedDone).pipe(Effect.timeout("20 seconds"), Effect.as(true), Effect.orElseSucceed(() => false))
-            }
-            return completion(request, { calls: [turn === 0 ? fix : ["finish", "{}"]] })
-          }),
-      })
+      // The busy rollout holds the only slot until the doomed one has ended (or 20 s passed).
+      const llm = fixThenFinish((id, turn) =>
+        id === busy.instance_id && turn === 1 ? Effect.map(cameInTime(doomedDone), (inTime) => void (doomedEndedWhileBusy = inTime)) : Effect.void
+      )
       const out = yield* Stream.fromIterable([busy, doomed]).pipe(
         rollout({
           config,
